@@ -101,8 +101,8 @@ def decode(data: bytes, path: str | Path | None = None) -> str:
     if from_cp1251 and not _plausible_cp1251(text):
         raise TranscriptError(
             path,
-            "is not UTF-8, and read as Windows-1251 it does not look like Russian text "
-            "(KOI8-R or Latin-1?); save it as UTF-8",
+            "unknown text encoding: not UTF-8, and read as Windows-1251 it does not look like "
+            "Russian text (KOI8-R or Latin-1?); save it as UTF-8",
         )
     return _normalize_newlines(text)
 

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "audio_samples"
+SEED = SAMPLES / "digital-rights-2021.ru-en.txt"
+SAMPLE_AUDIO = next(iter(sorted(SAMPLES.glob("sample.*[!txtjson]"))), SAMPLES / "sample.ogg")
+SAMPLE_TRANSCRIPT = SAMPLES / "sample.ru-en.txt"
+SAMPLE_TRUTH = SAMPLES / "sample.truth.json"
+
+
+@pytest.fixture(scope="session")
+def sample_truth() -> dict:
+    return json.loads(SAMPLE_TRUTH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def sample_samples() -> np.ndarray:
+    from pipeline.audio import decode
+
+    return decode(SAMPLE_AUDIO)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from pipeline import asr
+
+    return asr.load(None, device="cpu")

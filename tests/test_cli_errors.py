@@ -1,0 +1,67 @@
+"""A user's mistake gives one line on stderr, a documented exit code and no output file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import SAMPLE_AUDIO, SAMPLE_TRANSCRIPT
+
+
+def _run(capsys, *args: str) -> tuple[int, str]:
+    code = main(["run", *args, "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("make_audio", "make_transcript", "code", "words", "culprit"),
+    [
+        (lambda d: d / "nope.ogg", lambda d: SAMPLE_TRANSCRIPT, 3, "not found", "audio"),
+        (lambda d: SAMPLE_AUDIO, lambda d: d / "nope.txt", 3, "not found", "transcript"),
+        (
+            lambda d: _file(d / "junk.mp3", b"this is not audio at all" * 20),
+            lambda d: SAMPLE_TRANSCRIPT,
+            5,
+            "decode",
+            "audio",
+        ),
+        (lambda d: _file(d / "empty.wav", b""), lambda d: SAMPLE_TRANSCRIPT, 5, "empty", "audio"),
+        (lambda d: SAMPLE_AUDIO, lambda d: _file(d / "empty.txt", b"\n\n  \n"), 4, "empty", "transcript"),
+        (
+            lambda d: SAMPLE_AUDIO,
+            lambda d: _file(d / "u16.txt", "Привет, мир\n".encode("utf-16")),
+            4,
+            "UTF-16",
+            "transcript",
+        ),
+        (
+            lambda d: SAMPLE_AUDIO,
+            lambda d: _file(d / "koi8.txt", "Привет, как дела у вас сегодня\n".encode("koi8-r")),
+            4,
+            "encoding",
+            "transcript",
+        ),
+    ],
+)
+def test_bad_input_one_line_error(
+    tmp_path: Path, capsys, make_audio, make_transcript, code: int, words: str, culprit: str
+) -> None:
+    audio, transcript = make_audio(tmp_path), make_transcript(tmp_path)
+    out = tmp_path / "out"
+
+    got, err = _run(capsys, str(audio), str(transcript), "--out", str(out))
+
+    assert got == code
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("subpipe: error: ")
+    assert words.lower() in err.lower()
+    assert str(audio if culprit == "audio" else transcript) in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
