@@ -34,16 +34,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--batch-size", type=int, default=None)
     run.add_argument("--language", default="ru")
+    run.add_argument(
+        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
+    )
+    run.add_argument("--no-cache", action="store_true", help="recompute every stage")
     run.add_argument("--no-progress", action="store_true")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipeline.cache import StageCache
     from pipeline.episode import Settings, run
 
     settings = Settings(args.model, args.device, args.compute_type, args.batch_size, args.language)
     bar = None if args.no_progress else _ProgressBar()
-    result = run(args.audio, args.transcript, args.out, settings, progress=bar)
+    cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
+    result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
     if bar:
         bar.close()
     print(f"{args.audio.stem}: {result.summary()} -> {args.out}/")

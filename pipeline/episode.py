@@ -1,20 +1,29 @@
-"""One episode through every stage: the function the CLI and batch runs call."""
+"""One episode through every stage: the function the CLI and batch runs call.
+
+Stage results (ASR words, alignment) are cached by content when a cache is
+given, so a corrected transcript re-runs alignment onward but not the ASR.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import asr, audio, transcript
 from pipeline.align import align
 from pipeline.attention import Attention
+from pipeline.cache import StageCache, file_digest, make_key
 from pipeline.cues import build_cues
-from pipeline.types import Alignment, Cue, LineStatus
-from pipeline.writers import write_outputs
+from pipeline.types import Alignment, Cue, LineStatus, Word
+from pipeline.writers import alignment_from_dict, alignment_to_dict, write_outputs
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
+
+ASR_VERSION = 1  # bump when a change alters the ASR stage's result
+ALIGN_VERSION = 1  # likewise for the alignment stage
 
 
 @dataclass(frozen=True)
@@ -25,13 +34,20 @@ class Settings:
     batch_size: int | None = None
     language: str = "ru"
 
+    def asr_identity(self) -> tuple[object, ...]:
+        device = asr.pick_device(self.device)
+        compute = self.compute_type or ("float16" if device == "cuda" else "int8")
+        return (self.model or "whisper-base", self.language, compute)
+
 
 @dataclass
 class Result:
     alignment: Alignment
     cues: list[Cue]
     outputs: list[Path]
+    asr_words: list[Word] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    cache_hits: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         counts = {status: 0 for status in LineStatus}
@@ -47,6 +63,30 @@ class Result:
         )
 
 
+class _LazyEngine:
+    """Loads the model only when a stage really needs it (a fully cached run does not)."""
+
+    def __init__(self, settings: Settings, engine: asr.Engine | None, clock: dict[str, float]) -> None:
+        self.settings, self._engine, self._clock = settings, engine, clock
+
+    @property
+    def engine(self) -> asr.Engine:
+        if self._engine is None:
+            s = self.settings
+            with _timed(self._clock, "load_model"):
+                self._engine = asr.load(s.model, s.device, s.compute_type, s.batch_size, s.language)
+        return self._engine
+
+
+@contextmanager
+def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
+
+
 def run(
     audio_path: Path,
     transcript_path: Path,
@@ -54,46 +94,47 @@ def run(
     settings: Settings = Settings(),
     engine: asr.Engine | None = None,
     progress: Progress | None = None,
+    cache: StageCache | None = None,
 ) -> Result:
     """Parse, decode, transcribe, align, build cues and write every output file."""
+    cache = cache or StageCache(None)
     clock: dict[str, float] = {}
+    with _timed(clock, "parse"):
+        lines = transcript.read(transcript_path)
+    with _timed(clock, "decode"):
+        samples = audio.decode(audio_path)
+    lazy = _LazyEngine(settings, engine, clock)
+    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
 
-    def timed(stage: str, started: float) -> None:
-        clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
+    words_data = cache.get("asr", audio_key)
+    if words_data is None:
+        total = audio.duration(samples)
+        report = (lambda done: progress("transcribe", done, total)) if progress else None
+        with _timed(clock, "transcribe"):
+            words = list(asr.transcribe(lazy.engine, samples, progress=report))
+        cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
+    else:
+        words = [Word(text, start, end, p) for text, start, end, p in words_data]
 
-    t = time.perf_counter()
-    lines = transcript.read(transcript_path)
-    samples = audio.decode(audio_path)
-    total = audio.duration(samples)
-    timed("decode", t)
+    align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
+    align_data = cache.get("align", align_key)
+    if align_data is None:
+        with _timed(clock, "align"):
+            attention = Attention(lazy.engine)
+            alignment = align(
+                lines,
+                samples,
+                words,
+                attention,
+                attention.token_count,
+                audio_name=audio_path.name,
+                model_name=lazy.engine.name,
+            )
+        cache.put("align", align_key, alignment_to_dict(alignment))
+    else:
+        alignment = alignment_from_dict(align_data)
 
-    t = time.perf_counter()
-    if engine is None:
-        engine = asr.load(
-            settings.model, settings.device, settings.compute_type, settings.batch_size, settings.language
-        )
-    timed("load_model", t)
-
-    t = time.perf_counter()
-    report = (lambda done: progress("transcribe", done, total)) if progress else None
-    words = list(asr.transcribe(engine, samples, progress=report))
-    timed("transcribe", t)
-
-    t = time.perf_counter()
-    attention = Attention(engine)
-    alignment = align(
-        lines,
-        samples,
-        words,
-        attention,
-        attention.token_count,
-        audio_name=audio_path.name,
-        model_name=engine.name,
-    )
-    timed("align", t)
-
-    t = time.perf_counter()
-    cues = build_cues(alignment.lines)
-    outputs = write_outputs(out_dir, audio_path.stem, alignment, cues)
-    timed("write", t)
-    return Result(alignment, cues, outputs, clock)
+    with _timed(clock, "write"):
+        cues = build_cues(alignment.lines)
+        outputs = write_outputs(out_dir, audio_path.stem, alignment, cues)
+    return Result(alignment, cues, outputs, words, clock, list(cache.hits))
