@@ -22,7 +22,7 @@ def test_clip_aligns_within_250ms(tmp_path: Path, sample_samples, sample_truth, 
 
     assert main(["run", str(audio), str(transcript), "--out", str(out), "--no-progress"]) == 0
 
-    written = sorted(p.name for p in out.iterdir())
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert written == sorted(f"clip{suffix}" for suffix in OUTPUT_SUFFIXES)
     result = json.loads((out / "clip.align.json").read_text(encoding="utf-8"))
     assert [line["ru"] for line in result["lines"]] == [line["ru"] for line in truth]
