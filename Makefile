@@ -6,7 +6,7 @@ MODEL  := models/whisper-base
 SAMPLE := audio_samples/sample
 OUT    ?= out
 
-.PHONY: setup model demo test lint bench-align bench festival sample clean
+.PHONY: setup model demo test lint bench-align bench festival browser sample clean
 
 setup: $(VENV)/.installed $(MODEL)/.verified
 
@@ -24,12 +24,17 @@ $(MODEL)/.verified: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/subpipe run $(SAMPLE).ogg $(SAMPLE).ru-en.txt --out $(OUT)
 
-test: setup
+test: setup browser festival
 	$(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline tests
 	$(VENV)/bin/ruff format --check pipeline tests
+
+# Headless Chromium for the page tests (Debian's package; Playwright drives it).
+browser:
+	@test -x /usr/bin/chromium || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # Festival's Russian voice makes test speech whose true timings are known.
 festival:
