@@ -103,8 +103,12 @@ def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> E
     power = np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12
     db = 10.0 * np.log10(power)
     floor, loud = np.percentile(db, 10), np.percentile(db, 95)
-    threshold = floor + max(6.0, 0.35 * (loud - floor))
-    speech = _close_gaps(db > threshold, max_gap=3)
+    # Hysteresis: a run counts as speech if it rises above the high threshold
+    # somewhere, and then reaches out to where it sinks into the noise floor,
+    # so soft word endings under noise are not cut off.
+    high = floor + max(6.0, 0.35 * (loud - floor))
+    low = floor + max(3.0, 0.12 * (loud - floor))
+    speech = _close_gaps(_hysteresis(db, low, high), max_gap=3)
     edges = np.diff(np.concatenate([[0], speech.astype(np.int8), [0]]))
     onsets, offsets = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     quiet = onsets[1:] - offsets[:-1] if onsets.size else onsets
@@ -118,6 +122,21 @@ def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> E
         pause_after=np.concatenate([quiet, len(speech) - offsets[-1:]]),
         onset_lag=window - hop / 2,
     )
+
+
+def _hysteresis(db: np.ndarray, low: float, high: float) -> np.ndarray:
+    above_low = db > low
+    edges = np.diff(np.concatenate([[0], above_low.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    mask = np.zeros_like(above_low)
+    if starts.size:
+        peaks = np.maximum.reduceat(db, starts)[: starts.size]
+        # reduceat's last segment runs to the end of the array; recompute it exactly
+        peaks[-1] = db[starts[-1] : ends[-1]].max()
+        for start, end, peak in zip(starts, ends, peaks):
+            if peak > high:
+                mask[start:end] = True
+    return mask
 
 
 def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:

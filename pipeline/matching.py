@@ -25,7 +25,9 @@ def similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def match_tokens(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int, float]]:
+def match_tokens(
+    ref: Sequence[str], hyp: Sequence[str], min_similarity: float = FUZZY_MIN_SIMILARITY
+) -> list[tuple[int, int, float]]:
     """Pairs (ref index, hyp index, similarity), increasing in both indices."""
     matcher = SequenceMatcher(None, ref, hyp, autojunk=False)
     pairs: list[tuple[int, int, float]] = []
@@ -33,15 +35,18 @@ def match_tokens(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int,
         if tag == "equal":
             pairs.extend((i1 + k, j1 + k, 1.0) for k in range(i2 - i1))
         elif tag == "replace" and (i2 - i1) * (j2 - j1) <= _MAX_FUZZY_CELLS:
-            pairs.extend((i1 + i, j1 + j, s) for i, j, s in _fuzzy_pairs(ref[i1:i2], hyp[j1:j2]))
+            found = _fuzzy_pairs(ref[i1:i2], hyp[j1:j2], min_similarity)
+            pairs.extend((i1 + i, j1 + j, s) for i, j, s in found)
     return pairs
 
 
-def _fuzzy_pairs(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int, float]]:
+def _fuzzy_pairs(
+    ref: Sequence[str], hyp: Sequence[str], min_similarity: float
+) -> list[tuple[int, int, float]]:
     """Needleman–Wunsch maximising summed similarity of paired tokens (gaps cost nothing)."""
     n, m = len(ref), len(hyp)
     sim = np.array([[similarity(r, h) for h in hyp] for r in ref], dtype=np.float64)
-    sim[sim < FUZZY_MIN_SIMILARITY] = -1.0
+    sim[sim < min_similarity] = -1.0
     score = np.zeros((n + 1, m + 1))
     for i in range(1, n + 1):
         for j in range(1, m + 1):
@@ -57,11 +62,3 @@ def _fuzzy_pairs(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int,
         else:
             j -= 1
     return pairs[::-1]
-
-
-def coverage(text: str, heard: str) -> float:
-    """Share of ``text``'s characters found, in order, in ``heard`` (0..1)."""
-    if not text:
-        return 0.0
-    blocks = SequenceMatcher(None, text, heard, autojunk=False).get_matching_blocks()
-    return sum(b.size for b in blocks) / len(text)

@@ -11,10 +11,10 @@ from pipeline.audio import Envelope
 from pipeline.types import Line, Word
 
 if TYPE_CHECKING:
-    from pipeline.align import RefWord
+    from pipeline.evidence import Anchors, RefWord
 
 SECONDS_PER_LETTER = 0.065  # ~15 letters/s, a calm speaking rate
-REACH = 1.0  # how far from a word edge a line boundary is looked for
+REACH = 2.0  # how far from a word edge a line boundary is looked for (floor and ceiling bound it)
 ONSET_LOOKBACK, ONSET_LOOKAHEAD = 0.4, 0.3
 OFFSET_LOOKBACK, OFFSET_LOOKAHEAD = 0.3, 0.4
 
@@ -24,11 +24,15 @@ def estimate_spans(
     ref: Sequence[RefWord],
     by_line: dict[int, list[int]],
     asr_words: Sequence[Word],
-    anchors: dict[int, int],
-    spoken: set[int],
+    anchors: Anchors,
+    spoken: frozenset[int],
+    edges: dict[int, tuple[float, float]],
     duration: float,
 ) -> dict[int, tuple[float, float]]:
-    """Rough (start, end) of every spoken line: anchors extended over unanchored edge words."""
+    """Rough (start, end) of every spoken line: anchors extended over unanchored edge words.
+
+    ``edges`` are the times of unmatched ASR words heard as a line's own edge words.
+    """
     spans: dict[int, tuple[float, float]] = {}
     for index in sorted(spoken):
         own = by_line[index]
@@ -37,8 +41,10 @@ def estimate_spans(
             continue
         lead = sum(len(ref[w].text) for w in own[: hits[0]]) * SECONDS_PER_LETTER
         trail = sum(len(ref[w].text) for w in own[hits[-1] + 1 :]) * SECONDS_PER_LETTER
-        start = asr_words[anchors[own[hits[0]]]].start - lead
-        end = asr_words[anchors[own[hits[-1]]]].end + trail
+        start = asr_words[anchors[own[hits[0]]][0]].start - lead
+        end = asr_words[anchors[own[hits[-1]]][1]].end + trail
+        if index in edges:
+            start, end = min(start, edges[index][0]), max(end, edges[index][1])
         spans[index] = (start, max(end, start + 0.1))
     _fill_unanchored(lines, spoken, spans, duration)
     return _monotonic(spans, duration)
