@@ -6,7 +6,7 @@ MODEL  := models/whisper-base
 SAMPLE := audio_samples/sample
 OUT    ?= out
 
-.PHONY: setup model demo test lint bench-align bench festival browser sample clean
+.PHONY: setup model demo batch test lint bench-align bench-qa bench festival browser sample clean
 
 setup: $(VENV)/.installed $(MODEL)/.verified
 
@@ -23,6 +23,21 @@ $(MODEL)/.verified: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/subpipe run $(SAMPLE).ogg $(SAMPLE).ru-en.txt --out $(OUT)
+
+# A season: every ep07.mp3 + ep07.txt (or .tsv) pair in IN, outputs in OUT/ep07/.
+# One process loads the model once and runs JOBS episodes at a time; per-episode
+# make targets would load it once per episode. So `make -j N batch` hands N on as
+# --jobs (episodes in flight) instead; JOBS=N does the same. BATCH_ARGS adds options.
+MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
+JOBS ?= $(MAKE_JOBS)
+ifneq ($(filter batch,$(MAKECMDGOALS)),)
+ifeq ($(IN),)
+$(error usage: make batch IN=episodes/ [OUT=out/] [JOBS=N] [BATCH_ARGS="--device cuda ..."])
+endif
+endif
+
+batch: setup
+	$(VENV)/bin/subpipe batch "$(IN)" "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(BATCH_ARGS)
 
 test: setup browser festival
 	$(PY) -m pytest -q
@@ -47,6 +62,10 @@ sample: setup festival
 
 bench-align: setup festival
 	$(PY) -m pipeline.bench.align
+
+# QA findings against the known edits of the synthetic mismatched episode (built if missing).
+bench-qa: setup festival
+	$(PY) -m pipeline.bench.qa
 
 clean:
 	rm -rf $(OUT) .cache .pytest_cache

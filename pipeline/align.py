@@ -18,8 +18,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pipeline.attention import MAX_TOKENS, Placement, Window
+from pipeline import windows
+from pipeline.attention import Placement, Window
 from pipeline.audio import SAMPLE_RATE, Envelope, envelope
+from pipeline.chunks import Chunk
 from pipeline.errors import AlignmentError
 from pipeline.evidence import Anchors, Evidence, RefWord, reference_words, weigh, words_by_line
 from pipeline.timing import estimate_spans, refine_line, snap_span
@@ -28,8 +30,6 @@ from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Span, Word
 Attend = Callable[[np.ndarray, Sequence[Window]], list[list[Placement]]]
 TokenCount = Callable[[Sequence[str]], int]
 
-WINDOW_LIMIT = 29.0
-WINDOW_PAD = 0.5
 SPAN_SLACK = 0.5  # how far a refined boundary may move from the anchors' estimate
 MISMATCH_SHARE = 0.15  # below this share of reference words heard, the texts do not belong together
 
@@ -41,6 +41,7 @@ def align(
     attend: Attend,
     token_count: TokenCount,
     *,
+    chunks: Sequence[Chunk] = (),
     audio_name: str = "",
     model_name: str = "",
 ) -> Alignment:
@@ -55,7 +56,7 @@ def align(
         lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
     )
     breaks = [asr_words[j].start for group in evidence.unscripted for j in group]
-    placed = _place_words(ref, by_line, spans, breaks, samples, attend, token_count)
+    placed = _place_words(ref, by_line, spans, breaks, samples, attend, token_count, chunks)
 
     aligned = _finish_lines(lines, ref, by_line, evidence, spans, placed, env, duration)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]
@@ -120,63 +121,23 @@ def _place_words(
     samples: np.ndarray,
     attend: Attend,
     token_count: TokenCount,
+    chunks: Sequence[Chunk],
 ) -> dict[int, list[Word]]:
-    """Cross-attention placement of each spoken line's words, windows batched.
-
-    A window never spans unscripted speech (``breaks``): the attention would
-    hand that speech to the next line's first word.
-    """
+    """Cross-attention placement of each spoken line's words, windows batched."""
     words_of = {i: [ref[w].text for w in by_line[i]] for i in spans}
-    groups = _group_windows(spans, words_of, breaks, token_count)
-    ordered = sorted(spans)
-    duration = samples.size / SAMPLE_RATE
-    windows = []
-    for group in groups:
-        first, last = ordered.index(group[0]), ordered.index(group[-1])
-        floor = spans[ordered[first - 1]][1] - 0.1 if first > 0 else 0.0
-        ceiling = spans[ordered[last + 1]][0] + 0.1 if last + 1 < len(ordered) else duration
-        start = max(floor, spans[group[0]][0] - WINDOW_PAD, 0.0)
-        end = min(ceiling, spans[group[-1]][1] + WINDOW_PAD, start + 30.0)
-        windows.append(Window(start, max(end, start + 0.2), tuple(w for i in group for w in words_of[i])))
-    placements = attend(samples, windows) if windows else []
+    planned = windows.plan(spans, words_of, breaks, token_count, chunks, samples.size / SAMPLE_RATE)
+    placements = attend(samples, [window for _, window in planned]) if planned else []
     placed: dict[int, list[Word]] = {}
-    for group, found in zip(groups, placements):
+    for (group, _), found in zip(planned, placements):
         cursor = 0
         for index in group:
             count = len(words_of[index])
-            chunk = found[cursor : cursor + count]
+            piece = found[cursor : cursor + count]
             placed[index] = [
-                Word(text, p.start, p.end, p.probability) for text, p in zip(words_of[index], chunk)
+                Word(text, p.start, p.end, p.probability) for text, p in zip(words_of[index], piece)
             ]
             cursor += count
     return placed
-
-
-def _group_windows(
-    spans: dict[int, tuple[float, float]],
-    words_of: dict[int, list[str]],
-    breaks: Sequence[float],
-    token_count: TokenCount,
-) -> list[list[int]]:
-    groups: list[list[int]] = []
-    tokens_in_group = 0
-    for index in sorted(spans):
-        start, end = spans[index]
-        tokens = token_count(words_of[index])
-        if groups:
-            group = groups[-1]
-            gap = (spans[group[-1]][1], start)
-            fits = (
-                end - spans[group[0]][0] + 2 * WINDOW_PAD <= WINDOW_LIMIT
-                and tokens_in_group + tokens <= MAX_TOKENS
-            )
-            if fits and not any(gap[0] <= t <= gap[1] for t in breaks):
-                group.append(index)
-                tokens_in_group += tokens
-                continue
-        groups.append([index])
-        tokens_in_group = tokens
-    return groups
 
 
 def _confidence(

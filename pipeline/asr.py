@@ -1,100 +1,121 @@
-"""Transcription with faster-whisper: timed words, streamed as they are decoded.
+"""Transcription: the encoded windows decoded in batches into timed words.
 
-The model is loaded once into an :class:`Engine` that the aligner reuses for
-Whisper's cross-attention alignment, so no stage loads it twice.
+Each window is encoded once (:mod:`pipeline.encoder`); the same encoding is
+decoded greedily, then gives the ASR words their times through Whisper's
+cross-attention (:mod:`pipeline.attention`), and later serves the reference
+alignment. Guards against Whisper's loops: VAD-gated windows, a token budget
+per window, and a compression-ratio check that re-decodes a looping window
+with beam search and an n-gram ban.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 
-import numpy as np
-
-from pipeline import model as model_files
-from pipeline.audio import SAMPLE_RATE
-from pipeline.errors import ModelError
+from pipeline.attention import align_tokens
+from pipeline.encoder import EncodedAudio, frame_count, select
+from pipeline.engine import Engine, load, pick_device
 from pipeline.types import Word
 
+__all__ = ["Engine", "load", "pick_device", "transcribe"]
 
-@dataclass(frozen=True)
-class Engine:
-    """A loaded Whisper model and the settings it runs with."""
-
-    whisper: Any  # faster_whisper.WhisperModel
-    name: str
-    device: str
-    compute_type: str
-    batch_size: int
-    language: str
-
-
-def pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import ctranslate2
-
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-
-
-def load(
-    name_or_path: str | None = None,
-    device: str = "auto",
-    compute_type: str | None = None,
-    batch_size: int | None = None,
-    language: str = "ru",
-) -> Engine:
-    """Load the model: int8 on CPU with one thread per core, float16 on GPU."""
-    from faster_whisper import WhisperModel
-
-    resolved = model_files.resolve(name_or_path)
-    chosen = pick_device(device)
-    compute = compute_type or ("float16" if chosen == "cuda" else "int8")
-    try:
-        whisper = WhisperModel(resolved, device=chosen, compute_type=compute, cpu_threads=os.cpu_count() or 1)
-    except Exception as exc:  # CTranslate2 and huggingface_hub raise many kinds
-        hint = model_files.REBUILD_HINT if name_or_path is None else "check --model"
-        raise ModelError(resolved, f"cannot load the Whisper model ({str(exc)[:120]}); {hint}") from exc
-    batch = batch_size or (16 if chosen == "cuda" else 8)
-    return Engine(
-        whisper,
-        name=name_or_path or "whisper-base",
-        device=chosen,
-        compute_type=compute,
-        batch_size=batch,
-        language=language,
-    )
+TOKENS_PER_SECOND = 12  # generous for Russian speech (~7/s); more means a loop
+LOOP_COMPRESSION = 2.4  # zlib ratio above which text repeats itself
+NO_SPEECH = 0.6
 
 
 def transcribe(
-    engine: Engine, samples: np.ndarray, progress: Callable[[float], None] | None = None
+    engine: Engine, encoded: EncodedAudio, progress: Callable[[float], None] | None = None
 ) -> Iterator[Word]:
-    """Yield the ASR's words with times, in order, from batched VAD-cut windows.
-
-    ``progress`` is called with the audio time (seconds) reached so far.
-    """
-    from faster_whisper import BatchedInferencePipeline
-
-    pipeline = BatchedInferencePipeline(engine.whisper)
-    segments, _info = pipeline.transcribe(
-        samples,
-        language=engine.language,
-        batch_size=engine.batch_size,
-        word_timestamps=True,
-        vad_filter=True,
-        beam_size=5,
-    )
-    for segment in segments:
-        for word in segment.words or ():
-            text = word.word.strip()
-            if text:
-                yield Word(
-                    text=text,
-                    start=float(word.start),
-                    end=float(word.end),
-                    probability=float(word.probability),
-                )
+    """Yield the ASR's words with times, in order, window batch by window batch."""
+    tokenizer = make_tokenizer(engine)
+    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    chunks = encoded.chunks
+    batch = max(1, engine.batch_size)
+    for first in range(0, len(chunks), batch):
+        indices = list(range(first, min(first + batch, len(chunks))))
+        storage = encoded.encode(indices)
+        budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * chunks[i].duration) for i in indices]
+        tokens = _decode(engine, storage, prompt, budgets, tokenizer)
+        spoken = [k for k, found in enumerate(tokens) if found]
+        if spoken:
+            per_word = [_word_tokens(tokenizer, tokens[k]) for k in spoken]
+            placed = align_tokens(
+                engine,
+                tokenizer,
+                select(storage, spoken),
+                [[t for _, t in w] for w in per_word],
+                [frame_count(chunks[indices[k]].duration) for k in spoken],
+                [chunks[indices[k]].start for k in spoken],
+            )
+            for words, places in zip(per_word, placed):
+                for (text, _), place in zip(words, places):
+                    yield Word(text, round(place.start, 3), round(place.end, 3), round(place.probability, 3))
         if progress:
-            progress(min(float(segment.end), samples.size / SAMPLE_RATE))
+            progress(chunks[indices[-1]].end)
+
+
+def make_tokenizer(engine: Engine) -> object:
+    from faster_whisper.tokenizer import Tokenizer
+
+    whisper = engine.whisper
+    return Tokenizer(
+        whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
+    )
+
+
+def _decode(
+    engine: Engine, storage: object, prompt: list[int], budgets: Sequence[int], tokenizer: object
+) -> list[list[int]]:
+    """Greedy decoding; windows that loop are decoded again with beam search and an n-gram ban."""
+    model = engine.whisper.model
+    common = {
+        "max_length": min(448, max(budgets)),
+        "return_scores": True,
+        "return_no_speech_prob": True,
+        "suppress_blank": True,
+        "suppress_tokens": [-1],
+    }
+    results = model.generate(storage, [prompt] * len(budgets), beam_size=1, **common)
+    tokens: list[list[int]] = []
+    looping: list[int] = []
+    for k, (result, budget) in enumerate(zip(results, budgets)):
+        found = list(result.sequences_ids[0])
+        if result.no_speech_prob > NO_SPEECH and result.scores[0] / max(1, len(found)) < -1.0:
+            found = []  # Whisper's own verdict: this window holds no speech
+        elif len(found) + len(prompt) >= budget or _compression(tokenizer.decode(found)) > LOOP_COMPRESSION:
+            looping.append(k)
+        tokens.append(found[: max(0, budget - len(prompt))])
+    if looping:
+        again = model.generate(
+            select(storage, looping),
+            [prompt] * len(looping),
+            beam_size=5,
+            no_repeat_ngram_size=3,
+            repetition_penalty=1.1,
+            **common,
+        )
+        for k, result in zip(looping, again):
+            tokens[k] = list(result.sequences_ids[0])[: max(0, budgets[k] - len(prompt))]
+    return tokens
+
+
+def _word_tokens(tokenizer: object, tokens: list[int]) -> list[tuple[str, list[int]]]:
+    """Words of a decoded window with their tokens; punctuation joins the word before it."""
+    eot = tokenizer.eot  # type: ignore[attr-defined]
+    words, word_tokens = tokenizer.split_to_word_tokens([*tokens, eot])  # type: ignore[attr-defined]
+    merged: list[tuple[str, list[int]]] = []
+    for word, pieces in zip(words, word_tokens):
+        if not pieces or pieces[0] == eot or not word.strip():
+            continue
+        if merged and not any(ch.isalnum() for ch in word):
+            merged[-1] = (merged[-1][0] + word.strip(), merged[-1][1] + list(pieces))
+        else:
+            merged.append((word.strip(), list(pieces)))
+    return merged
+
+
+def _compression(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0

@@ -95,14 +95,12 @@ def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> E
     """
     hop_n = int(hop * SAMPLE_RATE)
     win_n = int(window * SAMPLE_RATE)
-    n_frames = max(1, 1 + (samples.size - win_n) // hop_n)
-    padded = np.pad(samples, (0, max(0, (n_frames - 1) * hop_n + win_n - samples.size)))
-    frames = np.lib.stride_tricks.as_strided(
-        padded, shape=(n_frames, win_n), strides=(padded.strides[0] * hop_n, padded.strides[0])
-    )
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12
+    power = _frame_power(samples, hop_n, win_n) + 1e-12
     db = 10.0 * np.log10(power)
-    floor, loud = np.percentile(db, 10), np.percentile(db, 95)
+    loud = np.percentile(db, 95)
+    # Sound 60 dB under the speech is inaudible; a lower floor (digital
+    # silence) would put the thresholds among codec artefacts.
+    floor = max(np.percentile(db, 10), loud - 60.0)
     # Hysteresis: a run counts as speech if it rises above the high threshold
     # somewhere, and then reaches out to where it sinks into the noise floor,
     # so soft word endings under noise are not cut off.
@@ -122,6 +120,19 @@ def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> E
         pause_after=np.concatenate([quiet, len(speech) - offsets[-1:]]),
         onset_lag=window - hop / 2,
     )
+
+
+def _frame_power(samples: np.ndarray, hop_n: int, win_n: int, block: int = 8192) -> np.ndarray:
+    """Mean square per frame, computed in blocks so an hour of audio needs little memory."""
+    n_frames = max(1, 1 + (samples.size - win_n) // hop_n)
+    power = np.empty(n_frames, dtype=np.float64)
+    for first in range(0, n_frames, block):
+        count = min(block, n_frames - first)
+        piece = samples[first * hop_n : (first + count - 1) * hop_n + win_n].astype(np.float64)
+        piece = np.pad(piece, (0, max(0, (count - 1) * hop_n + win_n - piece.size)))
+        frames = np.lib.stride_tricks.sliding_window_view(piece, win_n)[::hop_n][:count]
+        power[first : first + count] = np.mean(frames**2, axis=1)
+    return power
 
 
 def _hysteresis(db: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -25,6 +25,15 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def source_digest(*modules: str) -> str:
+    """Digest of the named ``pipeline`` modules' source, so a code change invalidates their results."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update((root / f"{name.replace('.', '/')}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def make_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:32]
 

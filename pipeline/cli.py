@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -11,7 +12,9 @@ from pathlib import Path
 from pipeline.errors import SubpipeError
 
 EXIT_USAGE = 2
+EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERRUPTED = 130
+_PROFILE_HELP = "style profile: netflix (default), bbc, relaxed, or a profile .toml file"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="recompute every stage")
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument(
+        "--vtt-layout",
+        choices=["spans", "stacked"],
+        default="spans",
+        help="dual WebVTT: one cue with <c.ru>/<c.en> spans, or two cues stacked top and bottom",
+    )
+    run.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
+    _add_lint_parser(commands)
+    _add_batch_parser(commands)
+    _add_qa_parser(commands)
     return parser
 
 
@@ -46,7 +59,15 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.cache import StageCache
     from pipeline.episode import Settings, run
 
-    settings = Settings(args.model, args.device, args.compute_type, args.batch_size, args.language)
+    settings = Settings(
+        args.model,
+        args.device,
+        args.compute_type,
+        args.batch_size,
+        args.language,
+        vtt_layout=args.vtt_layout,
+        profile=args.profile,
+    )
     bar = None if args.no_progress else _ProgressBar()
     cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
     result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
@@ -86,10 +107,120 @@ class _ProgressBar:
             self._bar = None
 
 
+def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
+    lint = commands.add_parser(
+        "lint",
+        help=f"check subtitle files against a style profile (exit {EXIT_VIOLATIONS} when rules are broken)",
+    )
+    lint.add_argument("files", type=Path, nargs="+", metavar="FILE", help=".srt or .vtt file")
+    lint.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from pipeline import lint, profiles
+
+    profile = profiles.load(args.profile)
+    broken = False
+    for path in args.files:
+        report = lint.lint(path, profile)
+        for line in lint.describe(report):
+            print(line)
+        print(lint.summary(report))
+        broken = broken or not report.clean
+    return EXIT_VIOLATIONS if broken else 0
+
+
+def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser(
+        "batch", help="bring every episode of a folder (ep01.mp3 + ep01.txt, ...) up to date in OUT/<stem>/"
+    )
+    batch.add_argument("input", type=Path, metavar="IN", help="folder of audio files and transcripts")
+    batch.add_argument("out", type=Path, metavar="OUT", nargs="?", default=Path("out"))
+    batch.add_argument(
+        "--jobs", "-j", type=int, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
+    )
+    batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
+    batch.add_argument("--wait", type=float, default=5.0, help="seconds to wait for another batch on OUT")
+    batch.add_argument("--model", default=None, help="as for run")
+    batch.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    batch.add_argument("--compute-type", default=None)
+    batch.add_argument("--batch-size", type=int, default=None)
+    batch.add_argument("--language", default="ru")
+    batch.add_argument("--vtt-layout", choices=["spans", "stacked"], default="spans", help="as for run")
+    batch.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
+    batch.add_argument("--no-progress", action="store_true")
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from pipeline import batch
+    from pipeline.batch_progress import BarsView
+    from pipeline.episode import Settings
+
+    settings = Settings(
+        args.model,
+        args.device,
+        args.compute_type,
+        args.batch_size,
+        args.language,
+        vtt_layout=args.vtt_layout,
+        profile=args.profile,
+    )
+    view = BarsView(bars=not args.no_progress, verbose=args.verbose)
+    try:
+        summary = batch.run(args.input, args.out, settings, args.jobs, args.force, args.wait, view=view)
+    except KeyboardInterrupt:
+        # Episode threads may still be running; every file is written atomically and the
+        # manifest marks them interrupted, so quit now rather than wait (exit would join them).
+        print("subpipe: batch interrupted; run it again to resume", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(EXIT_INTERRUPTED)
+    print(summary.line())
+    summary.check()
+    return 0
+
+
+def _add_qa_parser(commands: argparse._SubParsersAction) -> None:
+    qa = commands.add_parser(
+        "qa", help="write the QA report (<stem>.qa.html, .qa.json, .qa.md), reusing cached ASR and alignment"
+    )
+    qa.add_argument("audio", type=Path)
+    qa.add_argument("transcript", type=Path)
+    qa.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    qa.add_argument("--model", default=None, help="as for run (the cache is per model)")
+    qa.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    qa.add_argument("--compute-type", default=None)
+    qa.add_argument("--batch-size", type=int, default=None)
+    qa.add_argument("--language", default="ru")
+    qa.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
+    qa.add_argument(
+        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
+    )
+    qa.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    qa.add_argument("--no-progress", action="store_true")
+
+
+def _qa(args: argparse.Namespace) -> int:
+    from pipeline.cache import StageCache
+    from pipeline.episode import Settings, run
+
+    settings = Settings(
+        args.model, args.device, args.compute_type, args.batch_size, args.language, profile=args.profile
+    )
+    bar = None if args.no_progress else _ProgressBar()
+    cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
+    result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache, subtitles=False)
+    if bar:
+        bar.close()
+    assert result.qa_report is not None
+    reused = f" (reused: {', '.join(result.cache_hits)})" if result.cache_hits else ""
+    print(f"{args.audio.stem}: {result.qa_report.summary()}{reused} -> {result.qa_report.paths[0]}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _run}
+    handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
     try:
         return handlers[args.command](args)
     except SubpipeError as exc:

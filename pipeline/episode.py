@@ -7,23 +7,28 @@ given, so a corrected transcript re-runs alignment onward but not the ASR.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import asr, audio, transcript
+from pipeline import asr, audio, chunks, profiles, qa, transcript
 from pipeline.align import align
 from pipeline.attention import Attention
-from pipeline.cache import StageCache, file_digest, make_key
-from pipeline.cues import build_cues
+from pipeline.cache import StageCache, file_digest, make_key, source_digest
+from pipeline.cues import Violation, build_cues, check_cues
+from pipeline.encoder import EncodedAudio
 from pipeline.types import Alignment, Cue, LineStatus, Word
-from pipeline.writers import alignment_from_dict, alignment_to_dict, write_outputs
+from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
 
-ASR_VERSION = 1  # bump when a change alters the ASR stage's result
-ALIGN_VERSION = 1  # likewise for the alignment stage
+# A stage's cached results are valid for the code that made them.
+ASR_VERSION = source_digest("asr", "audio", "chunks", "encoder", "engine", "attention")
+ALIGN_VERSION = source_digest(
+    "align", "evidence", "timing", "attention", "matching", "normalize", "audio", "transcript", "chunks", "encoder"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Settings:
     compute_type: str | None = None
     batch_size: int | None = None
     language: str = "ru"
+    vtt_layout: str = "spans"  # dual WebVTT: "spans" (one cue, classed rows) or "stacked" (two cues)
+    profile: str = "netflix"  # style profile: a shipped name or a profile file's path
 
     def asr_identity(self) -> tuple[object, ...]:
         device = asr.pick_device(self.device)
@@ -48,6 +55,8 @@ class Result:
     asr_words: list[Word] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)  # what the timing fixes could not mend
+    qa_report: qa.QAOutput | None = None  # the QA report built from this run
 
     def summary(self) -> str:
         counts = {status: 0 for status in LineStatus}
@@ -60,7 +69,14 @@ class Result:
             f"{counts[LineStatus.UNSPOKEN]} unspoken, {counts[LineStatus.NO_TEXT]} without Russian; "
             f"{len(self.alignment.unscripted)} unscripted stretches; {len(self.cues)} cues; "
             f"{self.alignment.duration:.0f} s of audio in {wall:.1f} s ({speed:.1f}x real time)"
+            f"{self._violations_summary()}"
         )
+
+    def _violations_summary(self) -> str:
+        if not self.violations:
+            return ""
+        counts = Counter(v.rule for v in self.violations)
+        return "; profile not met: " + ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
 
 
 class _LazyEngine:
@@ -95,9 +111,17 @@ def run(
     engine: asr.Engine | None = None,
     progress: Progress | None = None,
     cache: StageCache | None = None,
+    subtitles: bool = True,
 ) -> Result:
-    """Parse, decode, transcribe, align, build cues and write every output file."""
+    """Parse, decode, transcribe, align, build cues and write every output file.
+
+    ``subtitles=False`` writes only the QA report (``subpipe qa``): with a warm
+    cache nothing but the cues and the report is recomputed.
+    """
     cache = cache or StageCache(None)
+    profile = profiles.load(settings.profile)  # before the slow stages, so a typo fails at once
+    if settings.vtt_layout not in LAYOUTS:
+        raise ValueError(f"vtt_layout must be one of {LAYOUTS}, got {settings.vtt_layout!r}")
     clock: dict[str, float] = {}
     with _timed(clock, "parse"):
         lines = transcript.read(transcript_path)
@@ -105,36 +129,43 @@ def run(
         samples = audio.decode(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
     audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
-
-    words_data = cache.get("asr", audio_key)
-    if words_data is None:
-        total = audio.duration(samples)
-        report = (lambda done: progress("transcribe", done, total)) if progress else None
-        with _timed(clock, "transcribe"):
-            words = list(asr.transcribe(lazy.engine, samples, progress=report))
-        cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
-    else:
-        words = [Word(text, start, end, p) for text, start, end, p in words_data]
-
     align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
-    align_data = cache.get("align", align_key)
-    if align_data is None:
-        with _timed(clock, "align"):
-            attention = Attention(lazy.engine)
-            alignment = align(
-                lines,
-                samples,
-                words,
-                attention,
-                attention.token_count,
-                audio_name=audio_path.name,
-                model_name=lazy.engine.name,
-            )
-        cache.put("align", align_key, alignment_to_dict(alignment))
-    else:
-        alignment = alignment_from_dict(align_data)
+    words_data, align_data = cache.get("asr", audio_key), cache.get("align", align_key)
+    words = None if words_data is None else [Word(text, start, end, p) for text, start, end, p in words_data]
+    alignment = None if align_data is None else alignment_from_dict(align_data)
+    if words is None or alignment is None:
+        with _timed(clock, "vad"):
+            windows = chunks.plan(samples)
+        with EncodedAudio(lazy.engine, samples, windows) as encoded:
+            if words is None:
+                total = audio.duration(samples)
+                report = (lambda done: progress("transcribe", done, total)) if progress else None
+                with _timed(clock, "transcribe"):
+                    words = list(asr.transcribe(lazy.engine, encoded, progress=report))
+                cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
+            if alignment is None:
+                with _timed(clock, "align"):
+                    attention = Attention(lazy.engine, encoded)
+                    alignment = align(
+                        lines,
+                        samples,
+                        words,
+                        attention,
+                        attention.token_count,
+                        chunks=windows,
+                        audio_name=audio_path.name,
+                        model_name=lazy.engine.name,
+                    )
+                cache.put("align", align_key, alignment_to_dict(alignment))
 
     with _timed(clock, "write"):
-        cues = build_cues(alignment.lines)
-        outputs = write_outputs(out_dir, audio_path.stem, alignment, cues)
-    return Result(alignment, cues, outputs, words, clock, list(cache.hits))
+        cues = build_cues(alignment.lines, profile)
+        outputs: list[Path] = []
+        if subtitles:
+            outputs = write_outputs(out_dir, audio_path.stem, alignment, cues, settings.vtt_layout)
+    violations = check_cues(cues, profile)
+    result = Result(alignment, cues, outputs, words, clock, list(cache.hits), violations)
+    with _timed(clock, "qa"):
+        result.qa_report = qa.write_reports(out_dir, audio_path.stem, result, samples)
+    result.outputs += result.qa_report.paths
+    return result

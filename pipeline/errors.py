@@ -66,3 +66,15 @@ class OutputError(SubpipeError):
     """The output cannot be written (read-only folder, full disk, locked)."""
 
     exit_code = 9
+
+
+class BatchError(SubpipeError):
+    """Some episodes of a batch failed; the others were finished (details in batch.json)."""
+
+    exit_code = 11
+
+
+class BatchLocked(SubpipeError):
+    """Another batch is writing to the same output folder."""
+
+    exit_code = 12

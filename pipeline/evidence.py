@@ -147,16 +147,27 @@ class _Gaps:
         """
         if not letters or not gap:
             return gap
-        reach = len(letters) * SECONDS_PER_LETTER + ADJACENT_PAUSE
         words = self.asr_words
+        reach = len(letters) * SECONDS_PER_LETTER + ADJACENT_PAUSE
         order = gap if from_end else gap[::-1]
-        origin = words[order[0]].start if from_end else words[order[0]].end
+        beside = order[0] - 1 if from_end else order[0] + 1  # the line's own anchored ASR word
+        if 0 <= beside < len(words):
+            edge_time = words[beside].end if from_end else words[beside].start
+        else:
+            edge_time = words[order[0]].start if from_end else words[order[0]].end
         taken: list[int] = []
         for j in order:
-            close = words[j].start <= origin + reach if from_end else words[j].end >= origin - reach
-            if not (close or _sounds_like(words[j], letters)):
+            pause = words[j].start - edge_time if from_end else edge_time - words[j].end
+            span = abs(
+                (words[j].end if from_end else words[j].start)
+                - (words[order[0]].start if from_end else words[order[0]].end)
+            )
+            # Contiguous speech no longer than the missing words is theirs.
+            contiguous = pause <= ADJACENT_PAUSE and span <= reach
+            if not (contiguous or _sounds_like(words[j], letters)):
                 break
             taken.append(j)
+            edge_time = words[j].end if from_end else words[j].start
         if taken:
             times = [t for j in taken for t in (words[j].start, words[j].end)]
             self.edges[line] = (min(times), max(times))

@@ -22,13 +22,31 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+# Each test module that imports the fixture registers its own session fixture, but
+# Playwright's sync API allows one instance per thread: the modules share one browser,
+# closed when the last of them is done.
+_shared: dict[str, object] = {}
+_users: list[None] = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make browser` (make test does)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+    if not _users:
+        manager = sync_playwright()
+        playwright = manager.start()
+        _shared.update(
+            manager=manager,
+            browser=playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS),
+        )
+    _users.append(None)
+    try:
+        yield _shared["browser"]
+    finally:
+        _users.pop()
+        if not _users:
+            _shared.pop("browser").close()
+            _shared.pop("manager").__exit__(None, None, None)

@@ -13,7 +13,17 @@ from tests.clips import cut_clip
 
 pytestmark = pytest.mark.slow
 
-OUTPUT_SUFFIXES = (".ru-en.srt", ".ru-en.vtt", ".ru.srt", ".en.srt", ".ru.vtt", ".en.vtt", ".align.json")
+OUTPUT_SUFFIXES = (
+    ".ru-en.srt",
+    ".ru-en.vtt",
+    ".ru.srt",
+    ".en.srt",
+    ".ru.vtt",
+    ".en.vtt",
+    ".ru.karaoke.vtt",
+    ".ru-en.ass",
+    ".align.json",
+)
 
 
 def test_clip_aligns_within_250ms(tmp_path: Path, sample_samples, sample_truth, capsys) -> None:

@@ -16,6 +16,7 @@ from pipeline.writers import (
     alignment_to_dict,
     compose_srt,
     compose_vtt,
+    output_names,
     parse_srt,
     parse_vtt,
     write_outputs,
@@ -156,11 +157,14 @@ def test_vtt_reader_tolerates_bom_crlf_identifiers_notes_and_settings() -> None:
     ]
 
 
-def test_bad_vtt_raises_subtitle_error() -> None:
-    with pytest.raises(SubtitleError):
+def test_bad_vtt_raises_subtitle_error_with_the_line() -> None:
+    with pytest.raises(SubtitleError) as info:
         parse_vtt("1\n00:00:01,000 --> 00:00:02,000\nhi\n")
-    with pytest.raises(SubtitleError):
-        parse_vtt("WEBVTT\n\n00:00:01 --> 00:00:02\nhi\n")
+    assert "WEBVTT" in info.value.message
+    with pytest.raises(SubtitleError) as info:
+        parse_vtt("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n\n00:00:03.000 --> 00:00:0x\nbye\n")
+    assert info.value.line_no == 6
+    assert "bad timing line" in info.value.message
 
 
 # --- round trips ----------------------------------------------------------------------
@@ -202,12 +206,15 @@ def test_srt_round_trip(cues: list[Cue], languages: tuple[str, ...]) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(cue_lists(VTT_WORD), LANGUAGES)
-def test_vtt_round_trip(cues: list[Cue], languages: tuple[str, ...]) -> None:
-    text = compose_vtt(cues, languages)
+@given(cue_lists(VTT_WORD), LANGUAGES, st.sampled_from(["spans", "stacked"]))
+def test_vtt_round_trip(cues: list[Cue], languages: tuple[str, ...], layout: str) -> None:
+    text = compose_vtt(cues, languages, layout)
     expected = cues if len(languages) == 2 else only(cues, languages[0])
-    assert validate_vtt(text) == len(expected)
+    stacked = layout == "stacked" and len(languages) == 2
+    assert validate_vtt(text) == sum(2 if stacked and c.ru and c.en else 1 for c in expected)
     assert parse_vtt(text, languages) == expected
+    if len(languages) == 2:
+        assert parse_vtt(text) == expected, "the classes alone tell the languages apart"
 
 
 # --- alignment json and write_outputs --------------------------------------------------
@@ -266,7 +273,7 @@ def test_alignment_json_contract_and_round_trip() -> None:
         alignment_from_dict({"audio": "x"})
 
 
-def test_write_outputs_writes_exactly_the_seven_files(tmp_path: Path) -> None:
+def test_write_outputs_writes_exactly_the_nine_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     written = write_outputs(out, "ep1", ALIGNMENT, CUES)
     names = {
@@ -276,9 +283,12 @@ def test_write_outputs_writes_exactly_the_seven_files(tmp_path: Path) -> None:
         "ep1.en.srt",
         "ep1.ru.vtt",
         "ep1.en.vtt",
+        "ep1.ru.karaoke.vtt",
+        "ep1.ru-en.ass",
         "ep1.align.json",
     }
-    assert {p.name for p in written} == names and len(written) == 7
+    assert {p.name for p in written} == names and len(written) == 9
+    assert [p.name for p in written] == output_names("ep1")
     assert {p.name for p in out.iterdir()} == names, "no temp files are left behind"
     assert plain(parse_srt((out / "ep1.ru-en.srt").read_text(encoding="utf-8"))) == plain(CUES)
     assert plain(parse_vtt((out / "ep1.en.vtt").read_text(encoding="utf-8"), ("en",))) == plain(
@@ -290,3 +300,9 @@ def test_write_outputs_writes_exactly_the_seven_files(tmp_path: Path) -> None:
     assert write_outputs(out, "ep1", ALIGNMENT, CUES[:1]) == written
     assert len(list(srt.parse((out / "ep1.ru.srt").read_text(encoding="utf-8")))) == 1
     assert {p.name for p in out.iterdir()} == names
+    # the stacked layout changes only the dual WebVTT
+    write_outputs(out, "ep1", ALIGNMENT, CUES, vtt_layout="stacked")
+    assert "line:0" in (out / "ep1.ru-en.vtt").read_text(encoding="utf-8")
+    assert "line:" not in (out / "ep1.ru.vtt").read_text(encoding="utf-8")
+    with pytest.raises(ValueError):
+        write_outputs(out, "ep1", ALIGNMENT, CUES, vtt_layout="sideways")

@@ -1,4 +1,4 @@
-"""WebVTT (.vtt): both languages as classed spans, styled by a STYLE block."""
+"""WebVTT (.vtt): both languages in one cue as classed spans, or stacked as two positioned cues."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 from pipeline.errors import SubtitleError
 from pipeline.types import Cue
 from pipeline.writers._common import clean_rows, ms, normalise_languages, unmarked_language
+from pipeline.writers._lenient import ReadWarning, blocks, looks_like_timing, read_timing
 
 EXTENSION = "vtt"
+LAYOUTS = ("spans", "stacked")
 STYLE = """STYLE
 ::cue(.ru) {
   color: #ffffff;
@@ -20,30 +22,50 @@ STYLE = """STYLE
   color: #ffe9a8;
   font-style: italic;
 }"""
-_TIMING = re.compile(r"^(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t].*)?$")
-_TIMESTAMP = re.compile(r"^(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})$")
+# Stacked: Russian at the top of the picture, English at the bottom, each
+# growing away from the edge, so the two never cover each other.
+POSITION = {"ru": "line:0 align:center", "en": "line:-1 align:center"}
+_HEADER = re.compile(r"^WEBVTT(?:[ \t].*)?$")
 _CLASS_OPEN = re.compile(r"<c((?:\.[^\s.>]+)+)[^>]*>")
 _TAG = re.compile(r"<[^>]*>")
 
 
-def compose_vtt(cues: Sequence[Cue], languages: Iterable[str] = ("ru", "en")) -> str:
-    """A WebVTT file; in a dual file each row is a ``<c.ru>`` or ``<c.en>`` span."""
+def compose_vtt(cues: Sequence[Cue], languages: Iterable[str] = ("ru", "en"), layout: str = "spans") -> str:
+    """A WebVTT file; in a dual file each row is a ``<c.ru>`` or ``<c.en>`` span.
+
+    ``layout="stacked"`` gives each language its own cue over the same time
+    span, Russian at the top (``line:0``) and English at the bottom
+    (``line:-1``); their identifiers ``N-ru`` and ``N-en`` share the cue number.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     langs = normalise_languages(languages)
     dual = len(langs) == 2
-    blocks = ["WEBVTT", STYLE] if dual else ["WEBVTT"]
+    out = ["WEBVTT", STYLE] if dual else ["WEBVTT"]
     number = 0
     for cue in cues:
-        rows = [
-            f"<c.{lang}>{_escape(row)}</c>" if dual else _escape(row)
-            for lang in langs
-            for row in clean_rows(cue.ru if lang == "ru" else cue.en)
-        ]
-        if not rows:
+        rows = {lang: clean_rows(cue.ru if lang == "ru" else cue.en) for lang in langs}
+        if not any(rows.values()):
             continue
         number += 1
-        timing = f"{_timestamp(cue.start)} --> {_timestamp(cue.end)}"
-        blocks.append("\n".join([str(number), timing, *rows]))
-    return "\n\n".join(blocks) + "\n"
+        timing = f"{timestamp(cue.start)} --> {timestamp(cue.end)}"
+        if dual and layout == "stacked":
+            out.extend(
+                "\n".join([f"{number}-{lang}", f"{timing} {POSITION[lang]}", *_spans(lang, rows[lang])])
+                for lang in langs
+                if rows[lang]
+            )
+        elif dual:
+            out.append(
+                "\n".join([str(number), timing, *(s for lang in langs for s in _spans(lang, rows[lang]))])
+            )
+        else:
+            out.append("\n".join([str(number), timing, *(escape(r) for r in rows[langs[0]])]))
+    return "\n\n".join(out) + "\n"
+
+
+def _spans(lang: str, rows: Sequence[str]) -> list[str]:
+    return [f"<c.{lang}>{escape(row)}</c>" for row in rows]
 
 
 def parse_vtt(
@@ -53,36 +75,71 @@ def parse_vtt(
 
     Rows in a ``.en`` span are English and ``.ru`` Russian; unclassed rows
     belong to the file's single language. Identifiers, NOTE, STYLE and REGION
-    blocks and cue settings are skipped.
+    blocks and cue settings are skipped. A stacked pair (a Russian and an
+    English cue over the same time span) comes back as one cue.
     """
+    return read_vtt(text, languages, source=source)[0]
+
+
+def read_vtt(
+    text: str,
+    languages: Iterable[str] | None = None,
+    *,
+    source: str | Path | None = None,
+    require_header: bool = True,
+) -> tuple[list[Cue], list[int], list[ReadWarning]]:
+    """Cues, the line number of each cue's timing line, and what had to be repaired."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    blocks = [b for b in re.split(r"\n(?:[ \t]*\n)+", text.strip("\n")) if b.strip()]
-    if not blocks or not re.match(r"^WEBVTT(?:[ \t].*)?$", blocks[0].split("\n")[0]):
-        raise SubtitleError(source, "not a WebVTT file: the first line must be WEBVTT")
+    found = list(blocks(text))
+    warnings: list[ReadWarning] = []
+    if found and _HEADER.match(found[0].lines[0]):
+        first, *found = found
+        # Cues may follow the header with no blank line in hand-made files.
+        found = [type(first)(first.line_no + 1, first.lines[1:]), *found] if len(first.lines) > 1 else found
+    elif require_header:
+        raise SubtitleError(source, "not a WebVTT file: the first line must be WEBVTT", 1)
+    else:
+        warnings.append(ReadWarning(1, "WEBVTT header missing"))
     langs = normalise_languages(languages) if languages is not None else None
-    raw: list[tuple[float, float, list[tuple[str | None, str]]]] = []
-    for block in blocks[1:]:
-        lines = block.split("\n")
-        if lines[0].split(maxsplit=1)[0] in ("NOTE", "STYLE", "REGION"):
+    raw: list[tuple[int, float, float, list[tuple[str | None, str]]]] = []
+    for block in found:
+        head = block.lines[0].split(maxsplit=1)[0]
+        if head in ("NOTE", "STYLE", "REGION"):
             continue
-        at = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
-        match = _TIMING.match(lines[at].strip()) if at is not None else None
-        if match is None:
-            raise SubtitleError(source, f"WebVTT block without a valid timing line: {lines[0]!r}")
-        start, end = _seconds(match.group(1), source), _seconds(match.group(2), source)
-        raw.append((start, end, _classed_rows(lines[at + 1 :])))
-    any_classed = any(lang is not None for _, _, rows in raw for lang, _ in rows)
+        at = next((i for i, line in enumerate(block.lines[:2]) if looks_like_timing(line)), None)
+        if at is None:
+            warnings.append(ReadWarning(block.line_no, "text outside any cue skipped"))
+            continue
+        line_no = block.line_no + at
+        start, end, _settings = read_timing(block.lines[at], line_no, "vtt", source, warnings)
+        rows = _classed_rows(block.lines[at + 1 :])
+        if not rows:
+            warnings.append(ReadWarning(line_no, "cue without text skipped"))
+            continue
+        raw.append((line_no, start, end, rows))
+    any_classed = any(lang is not None for *_, rows in raw for lang, _ in rows)
     plain = unmarked_language(text, langs, any_classed)
-    cues = []
-    for start, end, rows in raw:
+    cues: list[Cue] = []
+    numbers: list[int] = []
+    for line_no, start, end, rows in raw:
         ru: list[str] = []
         en: list[str] = []
         for lang, row in rows:
             if langs is not None and len(langs) == 1:
                 lang = langs[0]
             (en if (lang or plain) == "en" else ru).append(row)
-        cues.append(Cue(start=start, end=end, ru=tuple(ru), en=tuple(en)))
-    return cues
+        cue = Cue(start=start, end=end, ru=tuple(ru), en=tuple(en))
+        if cues and _stacked_pair(cues[-1], cue):
+            cues[-1] = Cue(start, end, cues[-1].ru or cue.ru, cues[-1].en or cue.en)
+            continue
+        cues.append(cue)
+        numbers.append(line_no)
+    return cues, numbers, warnings
+
+
+def _stacked_pair(a: Cue, b: Cue) -> bool:
+    same_time = ms(a.start) == ms(b.start) and ms(a.end) == ms(b.end)
+    return same_time and bool(a.ru) != bool(a.en) and bool(b.ru) != bool(b.en) and bool(a.ru) != bool(b.ru)
 
 
 def _classed_rows(lines: Sequence[str]) -> list[tuple[str | None, str]]:
@@ -94,7 +151,7 @@ def _classed_rows(lines: Sequence[str]) -> list[tuple[str | None, str]]:
         if opened:
             classes = opened.group(1).split(".")
             current = next((c for c in classes if c in ("ru", "en")), current)
-        row = html.unescape(_TAG.sub("", line)).strip()
+        row = " ".join(html.unescape(_TAG.sub("", line)).split())
         if row:
             out.append((current, row))
         if "</c>" in line:
@@ -102,23 +159,15 @@ def _classed_rows(lines: Sequence[str]) -> list[tuple[str | None, str]]:
     return out
 
 
-def _escape(row: str) -> str:
+def escape(row: str) -> str:
     return row.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _timestamp(seconds: float) -> str:
+def timestamp(seconds: float) -> str:
     total = ms(seconds)
     hours, rest = divmod(total, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
-def _seconds(stamp: str, source: str | Path | None) -> float:
-    match = _TIMESTAMP.match(stamp)
-    if match is None:
-        raise SubtitleError(source, f"bad WebVTT timestamp {stamp!r}")
-    hours, minutes, secs, millis = (int(g) if g else 0 for g in match.groups())
-    return (hours * 3_600_000 + minutes * 60_000 + secs * 1000 + millis) / 1000
 
 
 compose = compose_vtt

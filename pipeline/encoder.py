@@ -1,0 +1,88 @@
+"""Whisper encoder outputs of an episode's windows: computed once, kept on disk.
+
+Transcription, the ASR's word timing and the reference alignment all read the
+same encoding of a window. Outputs wait in a temporary folder rather than in
+memory, so an episode of any length runs in bounded memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.chunks import Chunk
+from pipeline.engine import Engine
+
+HOP = 160
+FRAMES = 3000  # mel frames in Whisper's 30 s input
+
+
+class EncodedAudio:
+    def __init__(self, engine: Engine, samples: np.ndarray, chunks: Sequence[Chunk]) -> None:
+        self.engine, self.samples, self.chunks = engine, samples, list(chunks)
+        self._folder = tempfile.TemporaryDirectory(prefix="subpipe-enc-")
+        self._stored: set[int] = set()
+
+    def close(self) -> None:
+        self._folder.cleanup()
+
+    def __enter__(self) -> EncodedAudio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def encode(self, indices: Sequence[int]) -> object:
+        """Encode windows (a StorageView, batch in ``indices`` order) and keep the result."""
+        encoded = encode_audio(self.engine, [self._audio(i) for i in indices])
+        array = np.asarray(encoded)
+        for row, index in zip(array, indices):
+            np.save(self._path(index), row.astype(np.float16))
+            self._stored.add(index)
+        return encoded
+
+    def load(self, indices: Sequence[int]) -> object:
+        """The kept encodings of ``indices``, encoding any that are not kept yet."""
+        import ctranslate2
+
+        missing = [i for i in indices if i not in self._stored]
+        if missing:
+            self.encode(missing)
+        rows = [np.load(self._path(i)).astype(np.float32) for i in indices]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(rows)))
+
+    def _audio(self, index: int) -> np.ndarray:
+        chunk = self.chunks[index]
+        return self.samples[int(chunk.start * SAMPLE_RATE) : int(chunk.end * SAMPLE_RATE)]
+
+    def _path(self, index: int) -> Path:
+        return Path(self._folder.name) / f"{index}.npy"
+
+
+def encode_audio(engine: Engine, pieces: Sequence[np.ndarray]) -> object:
+    """Log-mel features of each piece (padded to 30 s), encoded as one batch."""
+    import ctranslate2
+
+    whisper = engine.whisper
+    features = []
+    for piece in pieces:
+        mel = whisper.feature_extractor(piece)[:, :FRAMES]
+        features.append(np.pad(mel, ((0, 0), (0, FRAMES - mel.shape[1]))))
+    batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(features), dtype=np.float32))
+    return whisper.model.encode(batch, to_cpu=False)
+
+
+def frame_count(piece_seconds: float) -> int:
+    return max(1, min(FRAMES, int(piece_seconds * SAMPLE_RATE) // HOP))
+
+
+def select(storage: object, rows: Sequence[int]) -> object:
+    """The given batch rows of an encoder output, as a new StorageView."""
+    import ctranslate2
+
+    array = np.asarray(storage)
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array[list(rows)]))

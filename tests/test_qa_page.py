@@ -1,0 +1,94 @@
+"""The QA page in headless Chromium: offline, error-free, the right findings, clips that play."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.cues import build_cues, check_cues
+from pipeline.episode import Result
+from pipeline.qa import write_reports
+from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Word
+from tests.browser import ARTIFACTS, browser  # noqa: F401
+
+FIRST, LAST = 0, 12  # sample lines the page is built from
+UNSPOKEN = 4  # its text stays, its words are not heard
+UNSCRIPTED = 6  # its words are heard, its text is left out of the transcript
+CHANGED = (8, "поправок", "законов")  # line, what was said, what the transcript says
+
+
+def sample_report(folder: Path, samples: np.ndarray, truth: dict) -> Path:
+    """A report as if the ASR and aligner were perfect on the sample, with three known problems."""
+    lines: list[AlignedLine] = []
+    words: list[Word] = []
+    for source in truth["lines"][FIRST:LAST]:
+        heard = [Word(w["text"], w["start"], w["end"], 0.95) for w in source["words"]]
+        if source["index"] != UNSPOKEN:
+            words.extend(heard)
+        if source["index"] == UNSCRIPTED:
+            continue
+        ru = source["ru"]
+        if source["index"] == CHANGED[0]:
+            ru = ru.replace(CHANGED[1], CHANGED[2])
+        line = Line(len(lines), ru, source["en"])
+        if source["index"] == UNSPOKEN:
+            lines.append(AlignedLine(line, LineStatus.UNSPOKEN, None, None, 0.9))
+        else:
+            lines.append(
+                AlignedLine(line, LineStatus.ALIGNED, source["start"], source["end"], 0.9, tuple(heard))
+            )
+    alignment = Alignment("sample.ogg", truth["duration"], "whisper-base", tuple(lines))
+    cues = build_cues(alignment.lines)
+    result = Result(alignment, cues, [], words, violations=check_cues(cues))
+    return write_reports(folder, "sample", result, samples).paths[0]
+
+
+def test_page_loads_offline_lists_the_findings_and_plays_a_clip(
+    browser,  # noqa: F811
+    tmp_path: Path,
+    sample_samples,
+    sample_truth,
+) -> None:
+    html = sample_report(tmp_path, sample_samples, sample_truth)
+    findings = json.loads(html.with_name("sample.qa.json").read_text(encoding="utf-8"))["findings"]
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+
+    page.goto(html.as_uri())
+    page.wait_for_load_state("load")
+
+    rows = page.locator("#findings tbody tr")
+    assert rows.count() == len(findings)
+    shown = [(r.get_attribute("data-kind"), r.locator("td").nth(3).inner_text()) for r in rows.all()]
+    assert shown == [(f["kind"], "" if f["line"] is None else str(f["line"])) for f in findings]
+    changed_line = CHANGED[0] - 1  # the unscripted line before it is not in the transcript
+    assert ("unspoken", str(UNSPOKEN)) in shown and ("unscripted", "") in shown
+    assert ("transcript_error", str(changed_line)) in shown
+    n = findings.index(
+        next(f for f in findings if f["kind"] == "transcript_error" and f["line"] == changed_line)
+    )
+    error_row = page.locator(f"#finding-{n}")
+    assert CHANGED[1] in error_row.inner_text() and CHANGED[2] in error_row.inner_text()
+    assert page.locator(f"#line-{changed_line} .d").inner_text().strip(".,") == CHANGED[2]
+
+    button = error_row.locator("button.play")
+    clip = button.get_attribute("data-clip")
+    button.click()
+    page.wait_for_function("id => document.getElementById(id).currentTime > 0.2", arg=clip, timeout=10_000)
+    duration = page.evaluate("id => document.getElementById(id).duration", clip)
+    source = next(s for s in sample_truth["lines"] if s["index"] == CHANGED[0])
+    assert abs(duration - (source["end"] - source["start"] + 0.6)) < 0.15  # the line and its padding
+    assert button.inner_text() == "\u25a0"  # shows it is playing
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "qa-report.png"))
+    page.close()
+    assert not errors, errors
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert html.stat().st_size < 1_000_000
