@@ -24,7 +24,7 @@ from pipeline.audio import SAMPLE_RATE, Envelope, envelope
 from pipeline.chunks import Chunk
 from pipeline.errors import AlignmentError
 from pipeline.evidence import Anchors, Evidence, RefWord, reference_words, weigh, words_by_line
-from pipeline.timing import estimate_spans, refine_line, snap_span
+from pipeline.timing import estimate_spans, refine_line, snap_span, tighten
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Span, Word
 
 Attend = Callable[[np.ndarray, Sequence[Window]], list[list[Placement]]]
@@ -46,12 +46,13 @@ def align(
     model_name: str = "",
 ) -> Alignment:
     duration = samples.size / SAMPLE_RATE
+    env = envelope(samples)
+    asr_words = tighten(env, asr_words)
     ref = reference_words(lines)
     by_line = words_by_line(ref)
     evidence = weigh(lines, ref, asr_words)
     _check_match(ref, asr_words, evidence, audio_name)
 
-    env = envelope(samples)
     spans = estimate_spans(
         lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
     )

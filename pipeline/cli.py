@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
     )
     run.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    run.add_argument(
+        "--no-asr",
+        action="store_true",
+        help="trusted transcript: align without transcribing (several times faster; no QA report)",
+    )
     run.add_argument("--no-progress", action="store_true")
     run.add_argument(
         "--vtt-layout",
@@ -67,12 +72,15 @@ def _run(args: argparse.Namespace) -> int:
         args.language,
         vtt_layout=args.vtt_layout,
         profile=args.profile,
+        asr=not args.no_asr,
     )
     bar = None if args.no_progress else _ProgressBar()
     cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
     result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
     if bar:
         bar.close()
+    stages = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items())
+    print(f"{args.audio.stem}: model {result.engine}; stages: {stages}")
     print(f"{args.audio.stem}: {result.summary()} -> {args.out}/")
     return 0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pipeline.lint import Violation, check_cues
 from pipeline.profiles import DEFAULT, Profile
 from pipeline.retime import retime
-from pipeline.rows import break_cost, break_rows, min_rows
+from pipeline.rows import FORBIDDEN, break_cost, break_rows, min_rows
 from pipeline.types import AlignedLine, Cue, LineStatus, Word
 
 __all__ = ["DEFAULT", "Profile", "Violation", "break_rows", "build_cues", "check_cues"]
@@ -227,11 +227,19 @@ def _can_merge(group: Sequence[_Piece], p: _Piece, profile: Profile, need: bool 
 
 
 def _group_rows(parts: Sequence[str], max_chars: int, max_rows: int) -> tuple[str, ...]:
-    """One row per line when each fits, so readers see which translation goes with which line."""
+    """One row per line when each fits, so readers see which translation goes with which line.
+
+    A transcript line may end mid-phrase ("…работают с"); a row must not, so
+    then the joined text is broken afresh if that fits as well.
+    """
     parts = [t for t in parts if t]
+    joined = break_rows(" ".join(parts), max_chars, max_rows)
     if 1 < len(parts) <= max_rows and all(len(t) <= max_chars for t in parts):
-        return tuple(parts)
-    return break_rows(" ".join(parts), max_chars, max_rows)
+        pairs = itertools.pairwise(parts)
+        sticky = any(break_cost(a.split()[-1], b.split()[0]) >= FORBIDDEN for a, b in pairs)
+        if not (sticky and len(joined) <= max_rows):
+            return tuple(parts)
+    return joined
 
 
 def _to_cue(group: Sequence[_Piece], profile: Profile) -> Cue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,25 @@ class Engine:
     compute_type: str
     batch_size: int
     language: str
+
+    def describe(self) -> str:
+        return f"{self.name} on {self.device}, {self.compute_type}, batch {self.batch_size}"
+
+
+def _gpu_batch(per_window_mib: int = 400, fallback: int = 16) -> int:
+    """Windows per batch from the GPU's free memory (each 30 s window needs a few hundred MiB)."""
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        free = int(done.stdout.split()[0])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return fallback
+    return max(8, min(64, free // per_window_mib))
 
 
 def pick_device(device: str) -> str:
@@ -48,7 +68,7 @@ def load(
     except Exception as exc:  # CTranslate2 and huggingface_hub raise many kinds
         hint = model_files.REBUILD_HINT if name_or_path is None else "check --model"
         raise ModelError(resolved, f"cannot load the Whisper model ({str(exc)[:120]}); {hint}") from exc
-    batch = batch_size or (16 if chosen == "cuda" else 8)
+    batch = batch_size or (_gpu_batch() if chosen == "cuda" else 8)
     return Engine(
         whisper,
         name=name_or_path or "whisper-base",

@@ -19,6 +19,7 @@ from pipeline.attention import Attention
 from pipeline.cache import StageCache, file_digest, make_key, source_digest
 from pipeline.cues import Violation, build_cues, check_cues
 from pipeline.encoder import EncodedAudio
+from pipeline.readalong import read_along
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 
@@ -27,7 +28,18 @@ Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of
 # A stage's cached results are valid for the code that made them.
 ASR_VERSION = source_digest("asr", "audio", "chunks", "encoder", "engine", "attention")
 ALIGN_VERSION = source_digest(
-    "align", "evidence", "timing", "attention", "matching", "normalize", "audio", "transcript", "chunks", "encoder"
+    "align",
+    "evidence",
+    "timing",
+    "attention",
+    "matching",
+    "normalize",
+    "audio",
+    "transcript",
+    "chunks",
+    "encoder",
+    "windows",
+    "readalong",
 )
 
 
@@ -40,6 +52,7 @@ class Settings:
     language: str = "ru"
     vtt_layout: str = "spans"  # dual WebVTT: "spans" (one cue, classed rows) or "stacked" (two cues)
     profile: str = "netflix"  # style profile: a shipped name or a profile file's path
+    asr: bool = True  # False: read the trusted transcript along the audio, no transcription
 
     def asr_identity(self) -> tuple[object, ...]:
         device = asr.pick_device(self.device)
@@ -57,6 +70,7 @@ class Result:
     cache_hits: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)  # what the timing fixes could not mend
     qa_report: qa.QAOutput | None = None  # the QA report built from this run
+    engine: str = "not loaded (every stage cached)"  # model, device, compute type, batch size
 
     def summary(self) -> str:
         counts = {status: 0 for status in LineStatus}
@@ -84,6 +98,10 @@ class _LazyEngine:
 
     def __init__(self, settings: Settings, engine: asr.Engine | None, clock: dict[str, float]) -> None:
         self.settings, self._engine, self._clock = settings, engine, clock
+
+    @property
+    def loaded(self) -> asr.Engine | None:
+        return self._engine
 
     @property
     def engine(self) -> asr.Engine:
@@ -130,22 +148,28 @@ def run(
     lazy = _LazyEngine(settings, engine, clock)
     audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
     align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
-    words_data, align_data = cache.get("asr", audio_key), cache.get("align", align_key)
+    if not settings.asr:
+        align_key = make_key(align_key, "read-along") if cache.root else ""
+    words_data = cache.get("asr", audio_key) if settings.asr else None
+    align_data = cache.get("align", align_key)
     words = None if words_data is None else [Word(text, start, end, p) for text, start, end, p in words_data]
     alignment = None if align_data is None else alignment_from_dict(align_data)
     if words is None or alignment is None:
         with _timed(clock, "vad"):
             windows = chunks.plan(samples)
         with EncodedAudio(lazy.engine, samples, windows) as encoded:
-            if words is None:
+            attention = Attention(lazy.engine, encoded)
+            if words is None and settings.asr:
                 total = audio.duration(samples)
                 report = (lambda done: progress("transcribe", done, total)) if progress else None
                 with _timed(clock, "transcribe"):
                     words = list(asr.transcribe(lazy.engine, encoded, progress=report))
                 cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
+            elif words is None:
+                with _timed(clock, "read_along"):
+                    words = read_along(lines, encoded, attention)
             if alignment is None:
                 with _timed(clock, "align"):
-                    attention = Attention(lazy.engine, encoded)
                     alignment = align(
                         lines,
                         samples,
@@ -165,7 +189,10 @@ def run(
             outputs = write_outputs(out_dir, audio_path.stem, alignment, cues, settings.vtt_layout)
     violations = check_cues(cues, profile)
     result = Result(alignment, cues, outputs, words, clock, list(cache.hits), violations)
-    with _timed(clock, "qa"):
-        result.qa_report = qa.write_reports(out_dir, audio_path.stem, result, samples)
-    result.outputs += result.qa_report.paths
+    if lazy.loaded is not None:
+        result.engine = lazy.loaded.describe()
+    if settings.asr:  # the report sets the ASR against the transcript: nothing to set without one
+        with _timed(clock, "qa"):
+            result.qa_report = qa.write_reports(out_dir, audio_path.stem, result, samples)
+        result.outputs += result.qa_report.paths
     return result

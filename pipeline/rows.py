@@ -23,7 +23,10 @@ CONJ_PREP = _word_set(
     "and but or that which to in on at of for with from by about",
 )
 # A row never ends on one of these: they belong with the word after them.
-STICKY = CONJ_PREP | _word_set("не ни a an the this these those my your his her its our their")
+STICKY = CONJ_PREP | _word_set(
+    "не ни этот эта эти этих этой этим этого мой моя мои моих наш наша наши наших ваш ваша ваши ваших",
+    "свой своя свои своих a an the this these those my your his her its our their",
+)
 PUNCT = ".,;:!?…—–-\"'«»“”„()[]"
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,:\-–]\d+)*%?$")
 FORBIDDEN = 40.0  # larger than any balance gain, so only taken when nothing else fits

@@ -162,3 +162,26 @@ def _best(
     candidates = pauses[a:b]
     k = (b - a - 1 - int(np.argmax(candidates[::-1]))) if prefer_late else int(np.argmax(candidates))
     return float(frames[a + k] * hop)
+
+
+def tighten(env: Envelope, words: Sequence[Word]) -> list[Word]:
+    """ASR words trimmed to the speech inside them.
+
+    Whisper's DTW hands each pause to a neighbouring word, so its words touch;
+    trimmed, they show the pauses that tell a line's own words from speech
+    beside it.
+    """
+    voiced = np.flatnonzero(env.speech)
+    if voiced.size == 0:
+        return list(words)
+    out = []
+    for word in words:
+        lo, hi = np.searchsorted(voiced, [word.start / env.hop, word.end / env.hop])
+        if lo >= hi:  # no speech under the word: leave it be
+            out.append(word)
+            continue
+        start, end = voiced[lo] * env.hop, (voiced[hi - 1] + 1) * env.hop
+        out.append(
+            Word(word.text, round(max(word.start, start), 3), round(min(word.end, end), 3), word.probability)
+        )
+    return out

@@ -35,6 +35,11 @@ class Tokens:
         return " ".join(self.tokens)
 
 
+def letters(text: str) -> str:
+    """A text's normalised letters, run together: what two spellings of the same speech share."""
+    return "".join(token for word in text.split() for token in normalize_word(word))
+
+
 def tokenize(words: Sequence[str]) -> Tokens:
     tokens: list[str] = []
     owner: list[int] = []

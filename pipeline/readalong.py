@@ -1,0 +1,76 @@
+"""Alignment without transcription (``--no-asr``): the reference read along the audio.
+
+Each encoded window is offered the next stretch of reference words, a little
+more than its speech can hold; Whisper's cross-attention places them, and the
+words it crams into the window's last frames are handed to the next window.
+A line whose words the model finds very unlikely where they land is left out:
+it is probably not spoken. What comes out stands in for ASR words, so the usual
+aligner (anchors, windows, boundaries) finishes the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.attention import Attention, Placement, align_tokens
+from pipeline.encoder import EncodedAudio, frame_count
+from pipeline.types import Line, Word
+
+OVERSHOOT = 1.4  # offer this many times the words the window's speech should hold
+CRAMMED = 0.05  # seconds: words placed shorter than this at a window's end did not fit
+UNLIKELY = 0.12  # mean token probability under which a line is taken as unspoken
+
+
+def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> list[Word]:
+    """Reference words placed in the audio, one window after another, as pseudo ASR words."""
+    words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
+    if not words or not encoded.chunks:
+        return []
+    speech = sum(c.duration for c in encoded.chunks)
+    letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
+    placed: list[tuple[int, str, Placement]] = []
+    cursor = 0
+    for index, chunk in enumerate(encoded.chunks):
+        if cursor >= len(words):
+            break
+        budget = chunk.duration * letters_per_second * OVERSHOOT + 20
+        offer: list[tuple[int, str]] = []
+        while cursor + len(offer) < len(words) and sum(len(w) for _, w in offer) < budget:
+            offer.append(words[cursor + len(offer)])
+        tokens = [attention.word_tokens(w) for _, w in offer]
+        while sum(map(len, tokens)) > 220 and len(offer) > 1:
+            offer, tokens = offer[:-1], tokens[:-1]
+        found = align_tokens(
+            attention.engine,
+            attention.tokenizer,
+            encoded.load([index]),
+            [tokens],
+            [frame_count(chunk.duration)],
+            [chunk.start],
+        )[0]
+        fitted = _fitted(found, chunk.end) if index + 1 < len(encoded.chunks) else len(found)
+        placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
+        cursor += fitted
+    return _drop_unlikely(placed)
+
+
+def _fitted(found: Sequence[Placement], window_end: float) -> int:
+    """How many leading words really fit: the crammed tail at the window's end did not."""
+    count = len(found)
+    while (
+        count > 0
+        and found[count - 1].end - found[count - 1].start < CRAMMED
+        and found[count - 1].start > window_end - 1.0
+    ):
+        count -= 1
+    return count
+
+
+def _drop_unlikely(placed: Sequence[tuple[int, str, Placement]]) -> list[Word]:
+    by_line: dict[int, list[float]] = {}
+    for line, _, p in placed:
+        by_line.setdefault(line, []).append(p.probability)
+    unlikely = {line for line, probs in by_line.items() if float(np.mean(probs)) < UNLIKELY}
+    return [Word(text, p.start, p.end, p.probability) for line, text, p in placed if line not in unlikely]
