@@ -63,6 +63,10 @@ sample: setup festival
 bench-align: setup festival
 	$(PY) -m pipeline.bench.align
 
+# Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
+bench: setup festival
+	$(PY) -m pipeline.bench.throughput $(BENCH_ARGS)
+
 # QA findings against the known edits of the synthetic mismatched episode (built if missing).
 bench-qa: setup festival
 	$(PY) -m pipeline.bench.qa

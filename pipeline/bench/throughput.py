@@ -1,0 +1,109 @@
+"""``make bench``: subpipe's whole pipeline against faster-whisper's transcription alone.
+
+For the demo sample and a 30-minute synthesized episode, in one run on one
+machine: (a) faster-whisper's sequential transcription, (b) its
+BatchedInferencePipeline (batch 8), (c) ``subpipe run`` (transcription,
+alignment, subtitles, QA report), (d) ``subpipe run --no-asr``. Each runs in its
+own process; wall time, CPU time and peak memory are that process's.
+``--hours 2`` adds a 2-hour episode run through (c) for its peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import audio, transcript
+from pipeline.bench import synth
+from pipeline.bench.measure import Measured, measure
+from pipeline.fileio import atomic_write_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "audio_samples" / "digital-rights-2021.ru-en.txt"
+SAMPLE = (ROOT / "audio_samples" / "sample.ogg", ROOT / "audio_samples" / "sample.ru-en.txt")
+
+
+def cut_long(minutes: float, repeat: int = 1) -> tuple[Path, Path]:
+    """The long synthesized episode cut at the line nearest ``minutes`` (or repeated), cached."""
+    name = f"long{int(minutes)}x{repeat}"
+    folder = synth.BENCH_ROOT / name
+    audio_path, text_path = folder / "episode.flac", folder / "episode.tsv"
+    if audio_path.exists() and text_path.exists():
+        return audio_path, text_path
+    files = synth.scenario_long(SEED)
+    truth = json.loads(files.truth.read_text(encoding="utf-8"))
+    samples = audio.decode(files.audio)
+    lines = transcript.read(files.transcript)
+    ends = [(t["end"], t["index"]) for t in truth["lines"] if t["spoken"] and t["end"] is not None]
+    cut_time, last = min(ends, key=lambda pair: abs(pair[0] - minutes * 60))
+    piece = samples[: int((cut_time + 0.5) * audio.SAMPLE_RATE)]
+    synth.encode_audio(np.tile(piece, repeat), audio_path)
+    atomic_write_text(text_path, transcript.compose(lines[: last + 1] * repeat, "tsv"))
+    return audio_path, text_path
+
+
+def stages(output: str) -> str:
+    found = re.search(r"stages: (.*)", output)
+    return found.group(1) if found else "?"
+
+
+def row(label: str, m: Measured, duration: float) -> str:
+    return f"  {label:34} {m.wall_s:8.1f} {duration / m.wall_s:7.1f}x {m.cpu_s:8.1f} {m.peak_mb:8.0f}" + (
+        "" if m.returncode == 0 else f"  (exit {m.returncode})"
+    )
+
+
+def bench_episode(name: str, audio_path: Path, text_path: Path) -> None:
+    duration = audio.duration(audio.decode(audio_path))
+    print(f"\n## {name}: {duration / 60:.1f} min of audio")
+    print(f"  {'':34} {'wall s':>8} {'speed':>8} {'CPU s':>8} {'peak MB':>8}")
+    runs: dict[str, Measured] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs["a"] = measure("pipeline.bench.fw_runs", ["sequential", str(audio_path)])
+        print(row("(a) faster-whisper sequential", runs["a"], duration), flush=True)
+        runs["b"] = measure("pipeline.bench.fw_runs", ["batched", str(audio_path)])
+        print(row("(b) faster-whisper batched (8)", runs["b"], duration), flush=True)
+        common = [str(audio_path), str(text_path), "--no-cache", "--no-progress"]
+        runs["c"] = measure("pipeline.cli", ["run", *common, "--out", f"{tmp}/c"])
+        print(row("(c) subpipe run", runs["c"], duration), flush=True)
+        runs["d"] = measure("pipeline.cli", ["run", *common, "--out", f"{tmp}/d", "--no-asr"])
+        print(row("(d) subpipe run --no-asr", runs["d"], duration), flush=True)
+    print(f"  stages of (c): {stages(runs['c'].output)}")
+    print(f"  stages of (d): {stages(runs['d'].output)}")
+    a, b, c, d = (runs[k].wall_s for k in "abcd")
+    print(f"  speed-ups: (c) vs (a) {a / c:.2f}x, (c) vs (b) {b / c:.2f}x, (d) vs (b) {b / d:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.bench.throughput", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--minutes", type=float, default=30.0, help="length of the long episode")
+    parser.add_argument("--hours", type=float, default=0.0, help="also run (c) on an episode this long")
+    parser.add_argument("--skip-sample", action="store_true")
+    args = parser.parse_args(argv)
+    print("speed = audio duration / wall time; each system runs in its own process, one after another.")
+    if not args.skip_sample:
+        bench_episode("demo sample", *SAMPLE)
+    bench_episode("long episode", *cut_long(args.minutes))
+    if args.hours:
+        repeat = max(1, round(args.hours * 60 / 58))
+        audio_path, text_path = cut_long(58, repeat)
+        with tempfile.TemporaryDirectory() as tmp:
+            m = measure(
+                "pipeline.cli",
+                ["run", str(audio_path), str(text_path), "--out", tmp, "--no-cache", "--no-progress"],
+            )
+        duration = audio.duration(audio.decode(audio_path))
+        print(f"\n## {duration / 3600:.1f} h episode through (c)")
+        print(row("(c) subpipe run", m, duration))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
