@@ -66,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.bench.align", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=f"any of {', '.join(SCENARIOS)} (all)")
     args = parser.parse_args(argv)
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}")
+    args.scenarios = args.scenarios or list(SCENARIOS)
     print("RTF = wall time / audio duration (lower is faster).")
     print("Boundary errors are over the starts and ends of spoken lines.")
     for name in args.scenarios:
