@@ -16,17 +16,19 @@ from pathlib import Path
 from pipeline import asr, audio, chunks, profiles, qa, transcript
 from pipeline.align import align
 from pipeline.attention import Attention
+from pipeline.audio import envelope
 from pipeline.cache import StageCache, file_digest, make_key, source_digest
 from pipeline.cues import Violation, build_cues, check_cues
 from pipeline.encoder import EncodedAudio
 from pipeline.readalong import read_along
+from pipeline.timing import tighten
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
 
 # A stage's cached results are valid for the code that made them.
-ASR_VERSION = source_digest("asr", "audio", "chunks", "encoder", "engine", "attention")
+ASR_VERSION = source_digest("asr", "audio", "chunks", "encoder", "engine", "attention", "timing")
 ALIGN_VERSION = source_digest(
     "align",
     "evidence",
@@ -164,6 +166,7 @@ def run(
                 report = (lambda done: progress("transcribe", done, total)) if progress else None
                 with _timed(clock, "transcribe"):
                     words = list(asr.transcribe(lazy.engine, encoded, progress=report))
+                    words = tighten(envelope(samples), words)  # the report shows the pauses too
                 cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
             elif words is None:
                 with _timed(clock, "read_along"):
