@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pipeline.errors import SubpipeError
 
-EXIT_USAGE = 2
+# The codes a SubpipeError carries are its class's exit_code (pipeline.errors);
+# these are the others. docs/exit-codes.md lists them all.
+EXIT_ERROR = 1  # a problem with no class of its own (out of memory, an I/O error)
+EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
+EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
+_WAIT_HELP = "seconds to wait while another subpipe run writes to OUT (default: 5)"
 _PROFILE_HELP = "style profile: netflix (default), bbc, relaxed, or a profile .toml file"
 
 
@@ -41,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
     )
     run.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    run.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
     run.add_argument(
         "--no-asr",
         action="store_true",
@@ -61,24 +70,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.cache import StageCache
-    from pipeline.episode import Settings, run
+    from pipeline.fileio import output_lock, staged
 
-    settings = Settings(
-        args.model,
-        args.device,
-        args.compute_type,
-        args.batch_size,
-        args.language,
-        vtt_layout=args.vtt_layout,
-        profile=args.profile,
-        asr=not args.no_asr,
-    )
     bar = None if args.no_progress else _ProgressBar()
-    cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
-    result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
-    if bar:
-        bar.close()
+    try:
+        # Locked before the slow imports and stages, so a busy or read-only OUT
+        # fails at once; staged, so a run that fails or is interrupted replaces
+        # none of the earlier outputs.
+        with output_lock(args.out, args.wait), staged(args.out):
+            from pipeline.cache import StageCache
+            from pipeline.episode import Settings, run
+
+            settings = Settings(
+                args.model,
+                args.device,
+                args.compute_type,
+                args.batch_size,
+                args.language,
+                vtt_layout=args.vtt_layout,
+                profile=args.profile,
+                asr=not args.no_asr,
+            )
+            cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
+            result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
+    finally:
+        if bar:
+            bar.close()
     stages = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items())
     print(f"{args.audio.stem}: model {result.engine}; stages: {stages}")
     print(f"{args.audio.stem}: {result.summary()} -> {args.out}/")
@@ -204,21 +221,34 @@ def _add_qa_parser(commands: argparse._SubParsersAction) -> None:
         "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
     )
     qa.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    qa.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
     qa.add_argument("--no-progress", action="store_true")
 
 
 def _qa(args: argparse.Namespace) -> int:
-    from pipeline.cache import StageCache
-    from pipeline.episode import Settings, run
+    from pipeline.fileio import output_lock, staged
 
-    settings = Settings(
-        args.model, args.device, args.compute_type, args.batch_size, args.language, profile=args.profile
-    )
     bar = None if args.no_progress else _ProgressBar()
-    cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
-    result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache, subtitles=False)
-    if bar:
-        bar.close()
+    try:
+        with output_lock(args.out, args.wait), staged(args.out):  # as for run
+            from pipeline.cache import StageCache
+            from pipeline.episode import Settings, run
+
+            settings = Settings(
+                args.model,
+                args.device,
+                args.compute_type,
+                args.batch_size,
+                args.language,
+                profile=args.profile,
+            )
+            cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
+            result = run(
+                args.audio, args.transcript, args.out, settings, progress=bar, cache=cache, subtitles=False
+            )
+    finally:
+        if bar:
+            bar.close()
     assert result.qa_report is not None
     reused = f" (reused: {', '.join(result.cache_hits)})" if result.cache_hits else ""
     print(f"{args.audio.stem}: {result.qa_report.summary()}{reused} -> {result.qa_report.paths[0]}")
@@ -229,16 +259,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
+    restore = _stop_on_sigterm()
     try:
         return handlers[args.command](args)
     except SubpipeError as exc:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"subpipe: error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(args, exc.message, exc.exit_code)
     except KeyboardInterrupt:
         print("subpipe: interrupted; no partial output was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        return _fail(args, "out of memory; close other programs, or split the audio into parts", EXIT_ERROR)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args, f"{where}{exc.strerror or exc}; check the file and its disk", EXIT_ERROR)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        problem = f"internal error ({type(exc).__name__}{': ' + first if first else ''}); this is a bug: "
+        return _fail(args, problem + "run again with --verbose and report the traceback", EXIT_INTERNAL)
+    finally:
+        restore()
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr (after the traceback, with --verbose) and the exit code."""
+    if args.verbose:
+        traceback.print_exc()
+    print(f"subpipe: error: {message}", file=sys.stderr)
+    return code
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM (a scheduler, `kill`) stop a run as Ctrl-C does: temp files removed, one line.
+
+    Returns what puts the previous handler back; signals can only be set from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

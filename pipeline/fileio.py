@@ -1,14 +1,34 @@
-"""Atomic file output: a reader sees the old file or the complete new one, never a half."""
+"""Atomic file output: a reader sees the old file or the complete new one, never a half.
+
+Beyond single files, an output folder gets two more guarantees:
+
+* inside :func:`staged`, files written into the folder are held back until
+  the block succeeds and then put in place together, so a run that fails or
+  is interrupted part-way leaves every earlier output as it was;
+* :func:`output_lock` keeps a second run from writing there at the same time.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
+import signal
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import OutputError
+
+LOCK_NAME = ".subpipe.lock"
+# Filesystems without flock (some network mounts) answer with these; a lock
+# that cannot be taken there should not stop every run.
+_NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -25,6 +45,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        stage = _STAGE.get()
+        if stage is not None and path.parent.resolve() == stage.folder:
+            stage.hold(path, tmp_name)
+            return
         os.replace(tmp_name, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -45,8 +69,181 @@ def _umask() -> int:
 
 
 def _describe(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "no space left on the device; earlier outputs were kept"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the device; earlier outputs were kept; free some space and run again"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "cannot write here (permission denied or read-only); choose another --out"
+        return "cannot write here (permission denied or read-only); choose another output folder"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "is not a folder (a file is in the way); choose another output folder"
     return f"cannot write: {exc.strerror or exc}"
+
+
+# ---------------------------------------------------------------- staging
+
+
+@dataclass
+class _Stage:
+    folder: Path  # resolved
+    pending: dict[Path, str] = field(default_factory=dict)  # target -> its finished temp file
+
+    def hold(self, target: Path, tmp_name: str) -> None:
+        older = self.pending.pop(target, None)
+        if older is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(older)
+        self.pending[target] = tmp_name
+
+    def discard(self) -> None:
+        for tmp_name in self.pending.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+        self.pending.clear()
+
+    def commit(self) -> None:
+        target = self.folder
+        try:
+            with _signals_held():
+                for target, tmp_name in list(self.pending.items()):
+                    os.replace(tmp_name, target)
+                    del self.pending[target]
+        except OSError as exc:
+            self.discard()
+            raise OutputError(target, _describe(exc)) from exc
+        _fsync_dir(self.folder)
+
+
+# Per thread (and asyncio task): batch episodes in other threads never see a stage.
+_STAGE: ContextVar[_Stage | None] = ContextVar("subpipe_stage", default=None)
+
+
+@contextlib.contextmanager
+def staged(folder: Path) -> Iterator[None]:
+    """Hold back files written straight into ``folder`` until the block succeeds, then put them in place.
+
+    A run that fails or is interrupted part-way thus replaces none of the
+    earlier outputs, and the folder never holds a mix of two runs' files.
+    Files in subfolders (the stage cache) are written at once, so a re-run
+    finds the stages that were finished.
+    """
+    stage = _Stage(Path(folder).resolve())
+    token = _STAGE.set(stage)
+    try:
+        yield
+    except BaseException:
+        stage.discard()
+        raise
+    finally:
+        _STAGE.reset(token)
+    stage.commit()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer Ctrl-C and SIGTERM while files are renamed, so the set is never left half replaced."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        # A signal that came meanwhile is delivered now, after the last rename.
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable; not every filesystem can sync a directory, which costs nothing here."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- locking
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
+    """Hold ``folder`` for one run; a second run waits up to ``wait`` seconds, then gets ``OutputError``.
+
+    ``flock`` is released by the kernel when the holder dies, so a killed run
+    never leaves the folder locked. Taking the lock also proves the folder
+    writable, before any slow work is done. A run that writes nothing leaves
+    no trace: the lock file goes, and so does the folder if the lock made it.
+    """
+    folder = Path(folder)
+    made = not folder.exists()
+    lock_path = folder / LOCK_NAME
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(folder, _describe(exc)) from exc
+        try:
+            _flock(fd, folder, deadline)
+            # The run before may have removed the file as it let go: then this
+            # lock is on a file nobody else will open, and counts for nothing.
+            if _same_file(fd, lock_path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        _check_writable(folder)
+        yield
+    finally:
+        # Removed while still held, so no other run can lock it in between.
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+        os.close(fd)
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if the run wrote nothing in it
+
+
+def _flock(fd: int, folder: Path, deadline: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                raise OutputError(
+                    folder,
+                    f"is in use by another subpipe run (pid {holder}); "
+                    "wait for it to finish or choose another output folder",
+                ) from None
+            time.sleep(0.1)
+        except OSError as exc:
+            if exc.errno in _NO_FLOCK:
+                return
+            raise OutputError(folder, f"cannot lock the output folder: {exc.strerror or exc}") from exc
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".subpipe-probe.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(folder, _describe(exc)) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)

@@ -2,7 +2,9 @@
 
 Rules: ``line_length``, ``line_count``, ``reading_speed_ru``/``_en``,
 ``min_duration``, ``max_duration``, ``overlap``, ``gap`` (closer than the
-profile's frames) and ``chaining`` (a gap under ``chain_gap`` left open).
+profile's frames) and ``chaining`` (a gap under ``chain_gap`` left open:
+wider than the profile's frames by more than one frame, so files timed at
+another frame rate are not flagged for a fraction of a frame).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def check_cues(cues: Sequence[Cue], profile: Profile = DEFAULT) -> list[Violatio
                 found.append((n, "overlap", f"cue {n + 1} starts {-gap:.3f} s before this one ends"))
             elif gap < profile.min_gap - TOLERANCE:
                 found.append((n, "gap", f"{gap:.3f} s to cue {n + 1} (min {profile.min_gap:.3f})"))
-            elif profile.min_gap + TOLERANCE < gap < profile.chain_gap - TOLERANCE:
+            elif profile.min_gap + 1 / profile.frame_rate + TOLERANCE < gap < profile.chain_gap - TOLERANCE:
                 found.append(
                     (n, "chaining", f"{gap:.3f} s to cue {n + 1}: close gaps under {profile.chain_gap:g} s")
                 )
@@ -104,9 +106,14 @@ def _clock(seconds: float) -> str:
 
 
 def describe(report: LintReport) -> list[str]:
-    """One line per repair warning and per violation, each starting ``FILE:LINE:``."""
+    """One line per repair warning and per violation, each starting ``FILE:LINE:``.
+
+    A warning about the whole file (its encoding, say) starts ``FILE:`` alone.
+    """
     path, numbers = report.file.path, report.file.line_numbers
-    out = [f"{path}:{w.line_no}: warning: {w.message}" for w in report.file.warnings]
+    out = [
+        f"{path}{f':{w.line_no}' if w.line_no else ''}: warning: {w.message}" for w in report.file.warnings
+    ]
     for v in report.violations:
         line = numbers[v.cue_index - 1] if v.cue_index <= len(numbers) else 0
         out.append(
@@ -123,9 +130,12 @@ def summary(report: LintReport) -> str:
         f"{lang} {over}/{total} ({over / total:.1%})" if total else f"{lang} -"
         for lang, (over, total) in reading_speed_share(report.file.cues, report.profile).items()
     )
-    total = len(report.violations)
-    found = f"{total} violation{'s' if total != 1 else ''}" + (f" ({by_rule})" if by_rule else "")
+    found = _count(len(report.violations), "violation") + (f" ({by_rule})" if by_rule else "")
+    cues = _count(len(report.file.cues), "cue")
     return (
-        f"{report.file.path}: {len(report.file.cues)} cues, {found} of profile {report.profile.name}; "
-        f"over reading speed: {speeds}"
+        f"{report.file.path}: {cues}, {found} of profile {report.profile.name}; over reading speed: {speeds}"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

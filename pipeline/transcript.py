@@ -33,7 +33,7 @@ from pathlib import Path
 from pipeline.errors import InputNotFound, TranscriptError
 from pipeline.types import Line
 
-__all__ = ["LAYOUTS", "MAX_BYTES", "compose", "decode", "parse", "read"]
+__all__ = ["LAYOUTS", "MAX_BYTES", "MAX_ROWS", "compose", "decode", "parse", "read"]
 
 LAYOUTS = ("bilingual", "tsv", "plain")
 
@@ -41,6 +41,10 @@ LAYOUTS = ("bilingual", "tsv", "plain")
 # certainly the wrong file (an audio file or a log), and reading it whole
 # would only waste memory before failing.
 MAX_BYTES = 50 * 1024 * 1024
+# Six hours of speech (the longest audio subpipe takes) fill about 15,000 rows;
+# a file with far more is another kind of file, and aligning it would take
+# minutes and gigabytes before saying that nothing matches.
+MAX_ROWS = 100_000
 
 _CYRILLIC = "\u0400-\u0481\u048a-\u052f\u1c80-\u1c88\u2de0-\u2dff\ua640-\ua69f"
 _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
@@ -163,15 +167,26 @@ def parse(text: str, path: str | Path | None = None) -> list[Line]:
     """Split transcript text into ``Line`` entries, detecting the layout.
 
     ``path`` is used only in error messages. Raises ``TranscriptError`` when
-    the text holds no Russian or English letters at all.
+    the text holds no Russian or English letters at all, or has more than
+    ``MAX_ROWS`` non-empty rows.
     """
     text = _normalize_newlines(text.removeprefix("\ufeff"))
     raw_rows = text.split("\n")
     rows = [(number, stripped) for number, row in enumerate(raw_rows, start=1) if (stripped := row.strip())]
     if not rows:
-        raise TranscriptError(path, "transcript is empty")
+        raise TranscriptError(path, "transcript is empty; give the episode's transcript file")
+    if len(rows) > MAX_ROWS:
+        raise TranscriptError(
+            path,
+            f"has {len(rows):,} non-empty lines, more than any episode's transcript "
+            f"({MAX_ROWS:,} limit); check that this is the right file",
+        )
     if not any(_CYRILLIC_RE.search(row) or _LATIN_RE.search(row) for _, row in rows):
-        raise TranscriptError(path, "transcript has no Russian or English text (no letters at all)")
+        raise TranscriptError(
+            path,
+            "transcript has no Russian or English text (no letters at all); "
+            "check that this is the episode's transcript",
+        )
 
     if _is_tsv([raw_rows[number - 1] for number, _ in rows]):
         return _parse_tsv(raw_rows, rows, path)

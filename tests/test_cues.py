@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from pipeline.cues import DEFAULT, Profile, break_rows, build_cues, check_cues
 from pipeline.profiles import load as load_profile
 from pipeline.types import AlignedLine, Cue, Line, LineStatus, Word
+from pipeline.writers import compose_srt, compose_vtt, parse_srt, parse_vtt
 
 SEED_RU = "всем привет это завершающий эпизод нашего сезона как вы помните мы говорили о правах человека в"
 SEED_EN = (
@@ -150,6 +151,15 @@ def test_short_lines_are_merged() -> None:
     assert cues[0].lines == (1, 2)
 
 
+def test_merged_lines_ending_mid_phrase_are_rebroken() -> None:
+    a = spoken(1, "И банки, которые работают с", "And banks that work with", 1.0)
+    b = spoken(2, "данными.", "data.", 3.0)
+    cues = build_cues([a, b])
+    assert cues[0].lines == (1, 2)
+    assert cues[0].ru == ("И банки, которые работают с данными.",)
+    assert cues[0].en == ("And banks that work with data.",)
+
+
 def test_lines_far_apart_are_not_merged() -> None:
     a = spoken(1, "Добрый день.", "Good afternoon.", 1.0)
     b = spoken(2, "Рады вас видеть.", "Glad to see you.", 4.0)
@@ -256,6 +266,20 @@ def test_check_cues_reports_each_rule() -> None:
     assert (3, "reading_speed_ru") in rules
 
 
+def test_chaining_flags_open_short_gaps_only() -> None:
+    def rules(gap: float, profile: Profile = DEFAULT) -> set[str]:
+        cues = [Cue(0.0, 2.0, ("а",), ()), Cue(2.0 + gap, 4.0, ("б",), ())]
+        return {v.rule for v in check_cues(cues, profile)}
+
+    assert rules(0.3) == {"chaining"}
+    assert rules(0.083) == rules(0.6) == set()
+    assert rules(0.05) == {"gap"}
+    # two frames at 24 fps is closed for a 25 fps profile too; three frames at 25 is still closed
+    bbc = load_profile("bbc")
+    assert rules(0.083, bbc) == rules(0.12, bbc) == set()
+    assert rules(0.2, bbc) == {"chaining"}
+
+
 # --- property ---------------------------------------------------------------------
 
 TOKEN = st.text(alphabet="абвгдежзиклмнопрстуфхцчшщыэюя", min_size=1, max_size=12)
@@ -313,8 +337,12 @@ def assert_reported(cues: list[Cue], profile: Profile) -> None:
 def test_property_cues_keep_the_rules(spec: list[tuple[list, float, bool, int]], profile: Profile) -> None:
     lines = make_lines(spec)
     cues = build_cues(lines, profile)
-    assert [v for v in check_cues(cues, profile) if v.rule in HARD_RULES] == []
+    violations = check_cues(cues, profile)
+    assert [v for v in violations if v.rule in HARD_RULES] == []
     assert_reported(cues, profile)
+    # the written file tells lint exactly what the run listed
+    for compose, parse in ((compose_srt, parse_srt), (compose_vtt, parse_vtt)):
+        assert check_cues(parse(compose(cues)), profile) == violations
     # nothing is lost, duplicated or reordered
     assert joined(cues, "ru") == " ".join(
         al.line.ru for al in lines if al.line.ru and al.status.value == "aligned"

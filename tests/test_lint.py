@@ -116,7 +116,7 @@ MESSY_SRT = (
 )
 
 
-def test_messy_srt_is_repaired_with_a_warning_per_repair(tmp_path: Path) -> None:
+def test_messy_srt_is_repaired_with_a_warning_per_repair(tmp_path: Path, capsys) -> None:
     path = _file(tmp_path / "messy.srt", MESSY_SRT)
     read = read_subtitles(path)
     assert read.format == "srt"
@@ -133,6 +133,12 @@ def test_messy_srt_is_repaired_with_a_warning_per_repair(tmp_path: Path) -> None
         (7, "timing arrow repaired in"),
         (10, "missing blank line before this cue"),
     }
+    # lint shows each repair as a warning line before the violations
+    code = main(["lint", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == EXIT_VIOLATIONS
+    assert out[0] == f"{path}:3: warning: formatting tags removed (first here)"
+    assert f"{path}:7: warning: malformed timestamp '0:00:03.5' read as 00:00:03,500" in out
     # Timing faults are kept for lint to report, or mended on request.
     rules = {(v.cue_index, v.rule) for v in lint(path).violations}
     assert {(2, "overlap"), (3, "min_duration")} <= rules

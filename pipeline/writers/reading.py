@@ -66,10 +66,13 @@ def read_subtitles(
         fmt, read = "srt", read_srt(text, languages, source=path)
     cues, numbers, more = read
     warnings += more
+    if not cues:
+        warnings.append(ReadWarning(0, "no cues in this file"))
     if repair:
         cues, numbers, fixed = repair_timing(cues, numbers)
         warnings += fixed
-    return SubtitleFile(str(path), fmt, tuple(cues), tuple(numbers), tuple(warnings))
+    ordered = sorted(warnings, key=lambda w: w.line_no)  # file-wide ones first, then down the file
+    return SubtitleFile(str(path), fmt, tuple(cues), tuple(numbers), tuple(ordered))
 
 
 def repair_timing(
