@@ -69,8 +69,9 @@ def load(
         hint = model_files.REBUILD_HINT if name_or_path is None else "check --model"
         raise ModelError(resolved, f"cannot load the Whisper model ({str(exc)[:120]}); {hint}") from exc
     # CPU: each window in a decoding batch holds ~37 MB of cross-attention keys and
-    # values; 4 decode as fast as 8 here (measured) in half the memory.
-    batch = batch_size or (_gpu_batch() if chosen == "cuda" else 4)
+    # values, and batching buys little here (batch 2 took ~8% more CPU than 4,
+    # 8 no less than 4), so memory decides.
+    batch = batch_size or (_gpu_batch() if chosen == "cuda" else 2)
     return Engine(
         whisper,
         name=name_or_path or "whisper-base",
