@@ -42,11 +42,12 @@ def align(
     token_count: TokenCount,
     *,
     chunks: Sequence[Chunk] = (),
+    env: Envelope | None = None,
     audio_name: str = "",
     model_name: str = "",
 ) -> Alignment:
     duration = samples.size / SAMPLE_RATE
-    env = envelope(samples)
+    env = env if env is not None else envelope(samples)
     asr_words = tighten(env, asr_words)
     ref = reference_words(lines)
     by_line = words_by_line(ref)

@@ -81,7 +81,7 @@ def _check_file(path: Path) -> None:
     except FileNotFoundError:
         raise InputNotFound(path, "audio file not found; check the path") from None
     except OSError as exc:
-        raise AudioError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        raise AudioError(path, f"cannot be read ({exc.strerror or exc}); check the path") from exc
     if stat_module.S_ISDIR(info.st_mode):
         raise AudioError(path, "is a folder, not an audio file; give the episode's audio file")
     if not stat_module.S_ISREG(info.st_mode):

@@ -1,9 +1,13 @@
 """Speech windows: the audio cut into contiguous stretches of at most 30 s.
 
-Silero VAD (the ONNX model that ships inside faster-whisper) finds speech;
-neighbouring speech is packed into windows that Whisper encodes once and every
-later stage reuses. Windows are contiguous audio (silences inside them kept),
-so a time inside a window is its start plus the offset.
+The energy envelope the aligner uses anyway (:func:`pipeline.audio.envelope`,
+adaptive thresholds with hysteresis) finds speech; neighbouring speech is packed
+into windows that Whisper encodes once and every later stage reuses. (Silero
+VAD would cost ~120 MB of memory and a pass over the audio for the same cuts
+on podcast speech; Whisper's no-speech gate and the loop guards in
+:mod:`pipeline.asr` catch what energy alone lets through.) Windows are
+contiguous audio (silences inside them kept), so a time inside a window is its
+start plus the offset.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import Envelope
 
 MAX_WINDOW = 30.0
 PAD = 0.2  # speech padding, so Whisper hears each word's first and last sound
+MIN_PAUSE = 0.3  # shorter pauses do not split speech
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +33,15 @@ class Chunk:
         return self.end - self.start
 
 
-def plan(samples: np.ndarray, max_window: float = MAX_WINDOW) -> list[Chunk]:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(
-        min_silence_duration_ms=300, speech_pad_ms=0, max_speech_duration_s=max_window - 2 * PAD
-    )
-    speech = [
-        (s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in get_speech_timestamps(samples, options)
-    ]
-    return pack(speech, samples.size / SAMPLE_RATE, max_window)
+def plan(env: Envelope, duration: float, max_window: float = MAX_WINDOW) -> list[Chunk]:
+    """Windows over the speech the energy envelope finds, split at pauses of ``MIN_PAUSE`` or more."""
+    if env.onsets.size == 0:
+        return []
+    pauses = (env.onsets[1:] - env.offsets[:-1]) * env.hop
+    splits = np.flatnonzero(pauses >= MIN_PAUSE)
+    starts = np.concatenate([env.onsets[:1], env.onsets[splits + 1]]) * env.hop
+    ends = np.concatenate([env.offsets[splits], env.offsets[-1:]]) * env.hop
+    return pack(list(zip(starts.tolist(), ends.tolist())), duration, max_window)
 
 
 def pack(speech: list[tuple[float, float]], duration: float, max_window: float = MAX_WINDOW) -> list[Chunk]:

@@ -158,7 +158,8 @@ def run(
     alignment = None if align_data is None else alignment_from_dict(align_data)
     if words is None or alignment is None:
         with _timed(clock, "vad"):
-            windows = chunks.plan(samples)
+            env = envelope(samples)
+            windows = chunks.plan(env, audio.duration(samples))
         with EncodedAudio(lazy.engine, samples, windows) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
@@ -166,7 +167,7 @@ def run(
                 report = (lambda done: progress("transcribe", done, total)) if progress else None
                 with _timed(clock, "transcribe"):
                     words = list(asr.transcribe(lazy.engine, encoded, progress=report))
-                    words = tighten(envelope(samples), words)  # the report shows the pauses too
+                    words = tighten(env, words)  # the report shows the pauses too
                 cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
             elif words is None:
                 with _timed(clock, "read_along"):
@@ -180,6 +181,7 @@ def run(
                         attention,
                         attention.token_count,
                         chunks=windows,
+                        env=env,
                         audio_name=audio_path.name,
                         model_name=lazy.engine.name,
                     )

@@ -125,9 +125,23 @@ def _nul_problem(data: bytes) -> str:
             by_mod4[a] >= 0.9 * quarter and by_mod4[b] >= 0.9 * quarter for a, b in ((2, 3), (0, 1))
         ):
             return "is UTF-32 text; save it as UTF-8"
-        if max(by_mod4[0] + by_mod4[2], by_mod4[1] + by_mod4[3]) >= 0.9 * total:
+        even, odd = by_mod4[0] + by_mod4[2], by_mod4[1] + by_mod4[3]
+        # NULs on one side are the high bytes of UTF-16's ASCII characters
+        # (even offsets big-endian, odd little-endian); binary data laid out
+        # in regular records can look the same, but does not decode as text.
+        codec = "utf-16-be" if even >= odd else "utf-16-le"
+        if max(even, odd) >= 0.9 * total and _reads_as_text(data[: len(data) // 2 * 2], codec):
             return "is UTF-16 text; save it as UTF-8"
     return "contains NUL bytes, so it is a binary file, not text; give the transcript's .txt or .tsv file"
+
+
+def _reads_as_text(data: bytes, codec: str) -> bool:
+    """Whether ``data`` decodes strictly as ``codec`` into text with hardly a control character."""
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return len(_CONTROL_RE.findall(text)) * 100 <= len(text)
 
 
 def _plausible_cp1251(text: str) -> bool:
@@ -313,9 +327,9 @@ def read(path: str | Path) -> list[Line]:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise InputNotFound(path, "transcript not found") from None
+        raise InputNotFound(path, "transcript not found; check the path") from None
     except OSError as exc:
-        raise TranscriptError(path, f"cannot be read: {exc.strerror or exc}") from exc
+        raise TranscriptError(path, _unreadable(exc)) from exc
     if stat_module.S_ISDIR(stat.st_mode):
         raise TranscriptError(path, "is a directory; give the transcript file")
     if not stat_module.S_ISREG(stat.st_mode):
@@ -330,8 +344,12 @@ def read(path: str | Path) -> list[Line]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise TranscriptError(path, f"cannot be read: {exc.strerror or exc}") from exc
+        raise TranscriptError(path, _unreadable(exc)) from exc
     return parse(decode(data, path), path)
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"cannot be read ({exc.strerror or exc}); check the file's permissions"
 
 
 # ---------------------------------------------------------------- writing

@@ -10,12 +10,11 @@ profiles shipped here live beside this module: ``netflix`` (the default),
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from pipeline.errors import InputNotFound, SubpipeError
 
