@@ -44,6 +44,7 @@ def align(
     chunks: Sequence[Chunk] = (),
     env: Envelope | None = None,
     audio_name: str = "",
+    transcript_name: str = "",
     model_name: str = "",
 ) -> Alignment:
     duration = samples.size / SAMPLE_RATE
@@ -52,7 +53,7 @@ def align(
     ref = reference_words(lines)
     by_line = words_by_line(ref)
     evidence = weigh(lines, ref, asr_words)
-    _check_match(ref, asr_words, evidence, audio_name)
+    _check_match(ref, asr_words, evidence, transcript_name, audio_name)
 
     spans = estimate_spans(
         lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
@@ -72,12 +73,17 @@ def align(
     )
 
 
-def _check_match(ref: Sequence[RefWord], asr_words: Sequence[Word], evidence: Evidence, name: str) -> None:
-    if len(asr_words) >= 30 and len(ref) >= 30 and evidence.matched_share < MISMATCH_SHARE:
+def _check_match(
+    ref: Sequence[RefWord], asr_words: Sequence[Word], evidence: Evidence, transcript: str, audio: str
+) -> None:
+    """Refuse a transcript the audio does not speak, rather than invent timings for it."""
+    mostly_unheard = len(asr_words) >= 30 and len(ref) >= 30 and evidence.matched_share < MISMATCH_SHARE
+    nothing_heard = len(asr_words) >= 8 and len(ref) >= 8 and not evidence.anchors
+    if mostly_unheard or nothing_heard:
         raise AlignmentError(
-            name or None,
-            f"the transcript does not match the audio (only {evidence.matched_share:.0%} of its words "
-            "are heard); is it the transcript of another episode?",
+            transcript or None,
+            f"does not match {audio or 'the audio'} (only {evidence.matched_share:.0%} of its words are "
+            "heard); check that it is this episode's transcript",
         )
 
 

@@ -20,6 +20,7 @@ from pipeline.audio import envelope
 from pipeline.cache import StageCache, file_digest, make_key, source_digest
 from pipeline.cues import Violation, build_cues, check_cues
 from pipeline.encoder import EncodedAudio
+from pipeline.errors import AudioError
 from pipeline.readalong import read_along
 from pipeline.timing import tighten
 from pipeline.types import Alignment, Cue, LineStatus, Word
@@ -114,6 +115,11 @@ class _LazyEngine:
         return self._engine
 
 
+def _no_speech(audio_path: Path) -> AudioError:
+    # Empty subtitles would replace good ones: say what is wrong instead.
+    return AudioError(audio_path, "no speech found in the audio; check that it is the episode's recording")
+
+
 @contextmanager
 def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
@@ -156,6 +162,8 @@ def run(
     align_data = cache.get("align", align_key)
     words = None if words_data is None else [Word(text, start, end, p) for text, start, end, p in words_data]
     alignment = None if align_data is None else alignment_from_dict(align_data)
+    if words is not None and not words and settings.asr:
+        raise _no_speech(audio_path)
     if words is None or alignment is None:
         with _timed(clock, "vad"):
             env = envelope(samples)
@@ -168,6 +176,8 @@ def run(
                 with _timed(clock, "transcribe"):
                     words = list(asr.transcribe(lazy.engine, encoded, progress=report))
                     words = tighten(env, words)  # the report shows the pauses too
+                if not words:
+                    raise _no_speech(audio_path)
                 cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
             elif words is None:
                 with _timed(clock, "read_along"):
@@ -183,6 +193,7 @@ def run(
                         chunks=windows,
                         env=env,
                         audio_name=audio_path.name,
+                        transcript_name=str(transcript_path),
                         model_name=lazy.engine.name,
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))

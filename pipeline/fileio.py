@@ -191,7 +191,7 @@ def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
             if _same_file(fd, lock_path):
                 break
         except BaseException:
-            os.close(fd)
+            os.close(fd)  # interrupted while waiting: the lock file is the holder's
             raise
         os.close(fd)
     try:

@@ -136,7 +136,11 @@ def _seconds(stamp: str, line_no: int, fmt: str, source: str | Path | None, out:
         # after ":" ("00:00:01:500"), which only a millisecond typo produces.
         fraction = numbers.pop()
         seps.pop()
-    if not 2 <= len(numbers) <= 3 or any(s != ":" for s in seps):
+    if (
+        not 2 <= len(numbers) <= 3
+        or any(s != ":" for s in seps)
+        or any(len(n) > 9 for n in [*numbers, fraction])
+    ):
         raise SubtitleError(source, f"bad timestamp {stamp.strip()!r}", line_no)
     hours, minutes, secs = ([0] * (3 - len(numbers))) + [int(n) for n in numbers]
     if minutes >= 60 or secs >= 60:
