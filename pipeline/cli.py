@@ -11,8 +11,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pipeline.errors import SubpipeError
+
+if TYPE_CHECKING:
+    from pipeline.cache import StageCache
+    from pipeline.episode import Settings
 
 # The codes a SubpipeError carries are its class's exit_code (pipeline.errors);
 # these are the others. docs/exit-codes.md lists them all.
@@ -78,21 +83,10 @@ def _run(args: argparse.Namespace) -> int:
         # fails at once; staged, so a run that fails or is interrupted replaces
         # none of the earlier outputs.
         with output_lock(args.out, args.wait), staged(args.out):
-            from pipeline.cache import StageCache
-            from pipeline.episode import Settings, run
+            from pipeline.episode import run
 
-            settings = Settings(
-                args.model,
-                args.device,
-                args.compute_type,
-                args.batch_size,
-                args.language,
-                vtt_layout=args.vtt_layout,
-                profile=args.profile,
-                asr=not args.no_asr,
-            )
-            cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
-            result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=cache)
+            settings = _settings(args, asr=not args.no_asr)
+            result = run(args.audio, args.transcript, args.out, settings, progress=bar, cache=_cache(args))
     finally:
         if bar:
             bar.close()
@@ -100,6 +94,20 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{args.audio.stem}: model {result.engine}; stages: {stages}")
     print(f"{args.audio.stem}: {result.summary()} -> {args.out}/")
     return 0
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    """The settings ``run``, ``qa`` and ``batch`` share; options a command lacks keep their defaults."""
+    from pipeline.episode import Settings
+
+    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile")
+    return Settings(**{name: getattr(args, name) for name in shared if hasattr(args, name)}, **extra)
+
+
+def _cache(args: argparse.Namespace) -> StageCache:
+    from pipeline.cache import StageCache
+
+    return StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
 
 
 class _ProgressBar:
@@ -179,17 +187,8 @@ def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
 def _batch(args: argparse.Namespace) -> int:
     from pipeline import batch
     from pipeline.batch_progress import BarsView
-    from pipeline.episode import Settings
 
-    settings = Settings(
-        args.model,
-        args.device,
-        args.compute_type,
-        args.batch_size,
-        args.language,
-        vtt_layout=args.vtt_layout,
-        profile=args.profile,
-    )
+    settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)
     try:
         summary = batch.run(args.input, args.out, settings, args.jobs, args.force, args.wait, view=view)
@@ -231,20 +230,16 @@ def _qa(args: argparse.Namespace) -> int:
     bar = None if args.no_progress else _ProgressBar()
     try:
         with output_lock(args.out, args.wait), staged(args.out):  # as for run
-            from pipeline.cache import StageCache
-            from pipeline.episode import Settings, run
+            from pipeline.episode import run
 
-            settings = Settings(
-                args.model,
-                args.device,
-                args.compute_type,
-                args.batch_size,
-                args.language,
-                profile=args.profile,
-            )
-            cache = StageCache(None if args.no_cache else (args.cache or args.out / ".subpipe-cache"))
             result = run(
-                args.audio, args.transcript, args.out, settings, progress=bar, cache=cache, subtitles=False
+                args.audio,
+                args.transcript,
+                args.out,
+                _settings(args),
+                progress=bar,
+                cache=_cache(args),
+                subtitles=False,
             )
     finally:
         if bar:
