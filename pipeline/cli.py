@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-asr",
         action="store_true",
-        help="trusted transcript: align without transcribing (several times faster; no QA report)",
+        help="trusted transcript: align without transcribing (no QA report)",
     )
     run.add_argument("--no-progress", action="store_true")
     run.add_argument(
