@@ -1,7 +1,7 @@
 """``make bench-align``: subpipe's alignment against a plain baseline, on episodes with known truth.
 
 Scenarios (synthesized with Festival's Russian voice by :mod:`pipeline.bench.synth`,
-cached under .cache/bench/): clean (5 min), mismatched (unspoken lines,
+cached under .cache/bench/): the committed demo sample (2.8 min), clean (5 min), mismatched (unspoken lines,
 unscripted inserts, changed words, long silences, 15 dB noise) and long (the
 whole seed, about an hour). The baseline is faster-whisper's own word
 timestamps mapped onto the reference by text matching (:mod:`pipeline.bench.baseline`),
@@ -21,7 +21,18 @@ from pipeline.bench.measure import Measured, measure
 from pipeline.bench.metrics import Figures, score
 
 SEED = Path(__file__).resolve().parents[2] / "audio_samples" / "digital-rights-2021.ru-en.txt"
+SAMPLES = SEED.parent
+
+
+def committed_sample(_seed: Path) -> synth.EpisodeFiles:
+    """The demo sample in audio_samples/, with its truth (made by ``make sample``)."""
+    return synth.EpisodeFiles(
+        SAMPLES / "sample.ogg", SAMPLES / "sample.ru-en.txt", SAMPLES / "sample.truth.json"
+    )
+
+
 SCENARIOS: dict[str, Callable[[Path], synth.EpisodeFiles]] = {
+    "sample": committed_sample,
     "clean": synth.scenario_clean,
     "mismatched": synth.scenario_mismatched,
     "long": synth.scenario_long,
