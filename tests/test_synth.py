@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.bench import synth
+from pipeline.bench import festival, synth
 from pipeline.bench.synth import (
     SAMPLE_RATE,
     FestToken,
@@ -189,10 +189,10 @@ def test_unmatched_festival_tokens_leave_words_untimed() -> None:
 
 
 def test_unspeakable_characters_never_reach_festival() -> None:
-    said = " ".join(t for t, _ in synth._synth_tokens("Итак — «каких-то» 15% т.е. всё…"))
+    said = " ".join(t for t, _ in festival._synth_tokens("Итак — «каких-то» 15% т.е. всё…"))
     assert said == "Итак каких-то 15 процентов т е. всё."
     # Punctuation-only tokens are not words; each word keeps its reference index.
-    refs = [i for _, i in synth._synth_tokens("Итак — «каких-то» 15% т.е. всё…")]
+    refs = [i for _, i in festival._synth_tokens("Итак — «каких-то» 15% т.е. всё…")]
     assert refs == [0, 1, 2, 2, 3, 3, 4]
     assert reference_words("Итак — «каких-то» 15% т.е. всё…") == ["Итак", "каких-то", "15", "т.е", "всё"]
 
@@ -234,7 +234,7 @@ def test_committed_sample_matches_its_truth() -> None:
 @pytest.mark.slow
 @needs_festival
 def test_festival_gives_trimmed_audio_and_word_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth, "FESTIVAL_CACHE", tmp_path)
+    monkeypatch.setattr(festival, "FESTIVAL_CACHE", tmp_path)
     text = "В 2021 году — «каких-то» 3-4 версии, т.е. поправки."
     samples, words = synth.synthesize(text)
     duration = len(samples) / SAMPLE_RATE
@@ -254,7 +254,7 @@ def test_festival_gives_trimmed_audio_and_word_times(tmp_path: Path, monkeypatch
 @pytest.mark.slow
 @needs_festival
 def test_festival_episode_from_real_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth, "FESTIVAL_CACHE", tmp_path / "festival")
+    monkeypatch.setattr(festival, "FESTIVAL_CACHE", tmp_path / "festival")
     items: list[PlanItem] = [
         SpokenLine(0, "Добрый день, Арсен.", "Good afternoon, Arsen."),
         SpokenLine(1, "", "For example.", said="Например."),
