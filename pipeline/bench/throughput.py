@@ -86,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the long episode")
     parser.add_argument("--hours", type=float, default=0.0, help="also run (c) on an episode this long")
     parser.add_argument("--skip-sample", action="store_true")
+    parser.add_argument("--sample-only", action="store_true", help="only the demo sample (a quick check)")
     args = parser.parse_args(argv)
     print("speed = audio duration / wall time; each system runs in its own process, one after another.")
     if not args.skip_sample:
         bench_episode("demo sample", *SAMPLE)
+    if args.sample_only:
+        return 0
     bench_episode("long episode", *cut_long(args.minutes))
     if args.hours:
         repeat = max(1, round(args.hours * 60 / 58))
