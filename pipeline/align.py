@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pipeline import windows
+from pipeline import placement, windows
 from pipeline.attention import Placement, Window
 from pipeline.audio import SAMPLE_RATE, Envelope, envelope
 from pipeline.chunks import Chunk
@@ -46,7 +46,15 @@ def align(
     audio_name: str = "",
     transcript_name: str = "",
     model_name: str = "",
+    asr_times: bool = True,
 ) -> Alignment:
+    """The reference lines timed in the audio, with the evidence the ASR words give.
+
+    ``asr_times``: a line whose first and last words the ASR heard takes its
+    words' times from the ASR words; with False (read-along's pseudo words,
+    whose first word in a window is squeezed into the window's first frames)
+    every line is placed by the cross-attention pass.
+    """
     duration = samples.size / SAMPLE_RATE
     env = env if env is not None else envelope(samples)
     asr_words = tighten(env, asr_words)
@@ -59,7 +67,12 @@ def align(
         lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
     )
     breaks = [asr_words[j].start for group in evidence.unscripted for j in group]
-    placed = _place_words(ref, by_line, spans, breaks, samples, attend, token_count, chunks)
+    placed = (
+        placement.from_anchors(sorted(spans), ref, by_line, evidence.anchors, asr_words) if asr_times else {}
+    )
+    placed |= _place_words(
+        ref, by_line, spans, set(spans) - set(placed), breaks, samples, attend, token_count, chunks
+    )
 
     aligned = _finish_lines(lines, ref, by_line, evidence, spans, placed, env, duration)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]
@@ -125,15 +138,19 @@ def _place_words(
     ref: Sequence[RefWord],
     by_line: dict[int, list[int]],
     spans: dict[int, tuple[float, float]],
+    unplaced: set[int],
     breaks: Sequence[float],
     samples: np.ndarray,
     attend: Attend,
     token_count: TokenCount,
     chunks: Sequence[Chunk],
 ) -> dict[int, list[Word]]:
-    """Cross-attention placement of each spoken line's words, windows batched."""
+    """Cross-attention placement of the ``unplaced`` lines' words, windows batched."""
+    if not unplaced:
+        return {}
     words_of = {i: [ref[w].text for w in by_line[i]] for i in spans}
-    planned = windows.plan(spans, words_of, breaks, token_count, chunks, samples.size / SAMPLE_RATE)
+    duration = samples.size / SAMPLE_RATE
+    planned = windows.plan(spans, unplaced, words_of, breaks, token_count, chunks, duration)
     placements = attend(samples, [window for _, window in planned]) if planned else []
     placed: dict[int, list[Word]] = {}
     for (group, _), found in zip(planned, placements):

@@ -28,32 +28,49 @@ NO_SPEECH = 0.6
 def transcribe(
     engine: Engine, encoded: EncodedAudio, progress: Callable[[float], None] | None = None
 ) -> Iterator[Word]:
-    """Yield the ASR's words with times, in order, window batch by window batch."""
+    """Yield the ASR's words with times, in order, window batch by window batch.
+
+    Batches go to the engine's workers: each encodes, decodes and times its own
+    windows, so the cores stay busy through every step.
+    """
     tokenizer = make_tokenizer(engine)
-    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
     chunks = encoded.chunks
-    batch = max(1, engine.batch_size)
-    for first in range(0, len(chunks), batch):
-        indices = list(range(first, min(first + batch, len(chunks))))
-        storage = encoded.encode(indices)
-        budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * chunks[i].duration) for i in indices]
-        tokens = _decode(engine, storage, prompt, budgets, tokenizer)
-        spoken = [k for k, found in enumerate(tokens) if found]
-        if spoken:
-            per_word = [_word_tokens(tokenizer, tokens[k]) for k in spoken]
-            placed = align_tokens(
-                engine,
-                tokenizer,
-                select(storage, spoken),
-                [[t for _, t in w] for w in per_word],
-                [frame_count(chunks[indices[k]].duration) for k in spoken],
-                [chunks[indices[k]].start for k in spoken],
-            )
-            for words, places in zip(per_word, placed):
-                for (text, _), place in zip(words, places):
-                    yield Word(text, round(place.start, 3), round(place.end, 3), round(place.probability, 3))
+
+    def work(indices: list[int]) -> list[Word]:
+        return _transcribe_batch(engine, tokenizer, encoded, indices)
+
+    groups = engine.groups(len(chunks))
+    for indices, words in zip(groups, engine.map(work, groups)):
+        yield from words
         if progress:
             progress(chunks[indices[-1]].end)
+
+
+def _transcribe_batch(
+    engine: Engine, tokenizer: object, encoded: EncodedAudio, indices: list[int]
+) -> list[Word]:
+    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]  # type: ignore[attr-defined]
+    chunks = encoded.chunks
+    storage = encoded.encode(indices)
+    budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * chunks[i].duration) for i in indices]
+    tokens = _decode(engine, storage, prompt, budgets, tokenizer)
+    spoken = [k for k, found in enumerate(tokens) if found]
+    if not spoken:
+        return []
+    per_word = [_word_tokens(tokenizer, tokens[k]) for k in spoken]
+    placed = align_tokens(
+        engine,
+        tokenizer,
+        select(storage, spoken),
+        [[t for _, t in w] for w in per_word],
+        [frame_count(chunks[indices[k]].duration) for k in spoken],
+        [chunks[indices[k]].start for k in spoken],
+    )
+    return [
+        Word(text, round(place.start, 3), round(place.end, 3), round(place.probability, 3))
+        for words, places in zip(per_word, placed)
+        for (text, _), place in zip(words, places)
+    ]
 
 
 def make_tokenizer(engine: Engine) -> object:

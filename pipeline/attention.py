@@ -66,11 +66,15 @@ class Attention:
         batch = max(1, self.engine.batch_size)
         kept = [k for k, w in enumerate(windows) if w.chunk is not None and self.encoded is not None]
         fresh = [k for k, w in enumerate(windows) if k not in set(kept)]
-        for group in (kept, fresh):
-            for first in range(0, len(group), batch):
-                picked = group[first : first + batch]
-                found = self._align_batch(samples, [windows[k] for k in picked])
-                results.update(zip(picked, found))
+        batches = [
+            group[first : first + batch] for group in (kept, fresh) for first in range(0, len(group), batch)
+        ]
+
+        def work(picked: list[int]) -> list[list[Placement]]:
+            return self._align_batch(samples, [windows[k] for k in picked])
+
+        for picked, found in zip(batches, self.engine.map(work, batches)):
+            results.update(zip(picked, found))
         return [results[k] for k in range(len(windows))]
 
     def _align_batch(self, samples: np.ndarray, windows: Sequence[Window]) -> list[list[Placement]]:
@@ -78,7 +82,7 @@ class Attention:
             encoded = self.encoded.load([w.chunk for w in windows])  # type: ignore[misc]
         else:
             pieces = [samples[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)] for w in windows]
-            encoded = encode_audio(self.engine, pieces)
+            encoded = encode_audio(self.engine, pieces, pad=False)
         per_word = [[self.word_tokens(w) for w in window.words] for window in windows]
         frames = [frame_count(w.end - w.start) for w in windows]
         return align_tokens(

@@ -52,7 +52,7 @@ def decode(path: str | Path) -> np.ndarray:
     import av
 
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     try:
         track = _decode_file(path)
         if track.cancelled:
@@ -75,7 +75,8 @@ def decode(path: str | Path) -> np.ndarray:
     return track.samples
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
+    """Raise ``InputNotFound`` or ``AudioError`` unless ``path`` is a readable, non-empty file."""
     try:
         info = path.stat()
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,21 +98,34 @@ class Result:
 
 
 class _LazyEngine:
-    """Loads the model only when a stage really needs it (a fully cached run does not)."""
+    """Loads the model only when a stage really needs it (a fully cached run does not).
+
+    ``prefetch`` loads it in the background while the audio decodes: CTranslate2
+    reads the weights without holding the GIL, so the two overlap.
+    """
 
     def __init__(self, settings: Settings, engine: asr.Engine | None, clock: dict[str, float]) -> None:
         self.settings, self._engine, self._clock = settings, engine, clock
+        self._loading: Future[asr.Engine] | None = None
 
     @property
     def loaded(self) -> asr.Engine | None:
         return self._engine
 
+    def prefetch(self) -> None:
+        if self._engine is None and self._loading is None:
+            s = self.settings
+            pool = ThreadPoolExecutor(1, thread_name_prefix="subpipe-load")
+            self._loading = pool.submit(asr.load, s.model, s.device, s.compute_type, s.batch_size, s.language)
+            pool.shutdown(wait=False)
+
     @property
     def engine(self) -> asr.Engine:
         if self._engine is None:
-            s = self.settings
+            self.prefetch()
+            assert self._loading is not None
             with _timed(self._clock, "load_model"):
-                self._engine = asr.load(s.model, s.device, s.compute_type, s.batch_size, s.language)
+                self._engine = self._loading.result()
         return self._engine
 
 
@@ -151,8 +165,7 @@ def run(
     clock: dict[str, float] = {}
     with _timed(clock, "parse"):
         lines = transcript.read(transcript_path)
-    with _timed(clock, "decode"):
-        samples = audio.decode(audio_path)
+    audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
     audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
     align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
@@ -160,6 +173,10 @@ def run(
         align_key = make_key(align_key, "read-along") if cache.root else ""
     words_data = cache.get("asr", audio_key) if settings.asr else None
     align_data = cache.get("align", align_key)
+    if (words_data is None and settings.asr) or align_data is None:
+        lazy.prefetch()
+    with _timed(clock, "decode"):
+        samples = audio.decode(audio_path)
     words = None if words_data is None else [Word(text, start, end, p) for text, start, end, p in words_data]
     alignment = None if align_data is None else alignment_from_dict(align_data)
     if words is not None and not words and settings.asr:
@@ -168,7 +185,9 @@ def run(
         with _timed(clock, "vad"):
             env = envelope(samples)
             windows = chunks.plan(env, audio.duration(samples))
-        with EncodedAudio(lazy.engine, samples, windows) as encoded:
+        # Read-along only aligns known text, which needs no padding to 30 s.
+        reading = not settings.asr and words is None
+        with EncodedAudio(lazy.engine, samples, windows, pad=not reading) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
                 total = audio.duration(samples)
@@ -195,6 +214,7 @@ def run(
                         audio_name=audio_path.name,
                         transcript_name=str(transcript_path),
                         model_name=lazy.engine.name,
+                        asr_times=settings.asr,
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 

@@ -1,6 +1,6 @@
 """Alignment without transcription (``--no-asr``): the reference read along the audio.
 
-Each encoded window is offered the next stretch of reference words, a little
+Each encoded window (not padded to 30 s: the text is known) is offered the next stretch of reference words, a little
 more than its speech can hold; Whisper's cross-attention places them, and the
 words it crams into the window's last frames are handed to the next window.
 A line whose words the model finds very unlikely where they land is left out:
@@ -32,7 +32,9 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
     letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
     placed: list[tuple[int, str, Placement]] = []
     cursor = 0
-    for index, chunk in enumerate(encoded.chunks):
+    # Encoding needs no text, so the workers encode ahead while each window is read in turn.
+    ready = attention.engine.map(lambda k: encoded.encode([k]), range(len(encoded.chunks)))
+    for index, (chunk, storage) in enumerate(zip(encoded.chunks, ready)):
         if cursor >= len(words):
             break
         budget = chunk.duration * letters_per_second * OVERSHOOT + 20
@@ -45,7 +47,7 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
         found = align_tokens(
             attention.engine,
             attention.tokenizer,
-            encoded.load([index]),
+            storage,
             [tokens],
             [frame_count(chunk.duration)],
             [chunk.start],

@@ -17,21 +17,25 @@ from pipeline.chunks import Chunk
 Spans = dict[int, tuple[float, float]]
 TokenCount = Callable[[Sequence[str]], int]
 
-WINDOW_LIMIT = 29.0
+WINDOW_LIMIT = 12.0  # unpadded windows: shorter ones encode cheaper per second
 WINDOW_PAD = 0.5
 EDGE_SLACK = 0.25  # a line estimate may poke this far out of its chunk
 
 
 def plan(
     spans: Spans,
+    unplaced: set[int],
     words_of: dict[int, list[str]],
     breaks: Sequence[float],
     token_count: TokenCount,
     chunks: Sequence[Chunk],
     duration: float,
 ) -> list[tuple[list[int], Window]]:
-    """(lines, window) pairs covering every line in ``spans``, in time order."""
-    reused, rest = _chunk_runs(spans, words_of, breaks, token_count, chunks)
+    """(lines, window) pairs covering the ``unplaced`` lines, in time order.
+
+    ``spans`` holds every spoken line: placed neighbours bound the windows.
+    """
+    reused, rest = _chunk_runs(spans, unplaced, words_of, breaks, token_count, chunks)
     planned = [
         (run, Window(chunks[k].start, chunks[k].end, _words(run, words_of), chunk=k)) for k, run in reused
     ]
@@ -42,6 +46,7 @@ def plan(
 
 def _chunk_runs(
     spans: Spans,
+    unplaced: set[int],
     words_of: dict[int, list[str]],
     breaks: Sequence[float],
     token_count: TokenCount,
@@ -59,12 +64,12 @@ def _chunk_runs(
     taken: set[int] = set()
     for k, lines in inside.items():
         chunk = chunks[k]
-        whole = set(lines) == touching[k]
+        whole = set(lines) == touching[k] and set(lines) <= unplaced
         quiet = not any(chunk.start <= t <= chunk.end for t in breaks)
         if whole and quiet and token_count(_words(sorted(lines), words_of)) <= MAX_TOKENS:
             reused.append((k, sorted(lines)))
             taken.update(lines)
-    return reused, sorted(set(spans) - taken)
+    return reused, sorted(unplaced - taken)
 
 
 def _group(
