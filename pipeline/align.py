@@ -46,14 +46,16 @@ def align(
     audio_name: str = "",
     transcript_name: str = "",
     model_name: str = "",
-    asr_times: bool = True,
+    recheck: frozenset[int] = frozenset(),
+    unlikely: float = 0.0,
 ) -> Alignment:
     """The reference lines timed in the audio, with the evidence the ASR words give.
 
-    ``asr_times``: a line whose first and last words the ASR heard takes its
-    words' times from the ASR words; with False (read-along's pseudo words,
-    whose first word in a window is squeezed into the window's first frames)
-    every line is placed by the cross-attention pass.
+    A line whose first and last words the ASR heard takes its words' times
+    from the ASR words, unless it is in ``recheck`` (lines whose ASR times are
+    suspect); every other spoken line is placed by the cross-attention pass.
+    A rechecked line whose words the attention finds less likely than
+    ``unlikely`` (mean token probability) is taken as unspoken.
     """
     duration = samples.size / SAMPLE_RATE
     env = env if env is not None else envelope(samples)
@@ -67,12 +69,16 @@ def align(
         lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
     )
     breaks = [asr_words[j].start for group in evidence.unscripted for j in group]
-    placed = (
-        placement.from_anchors(sorted(spans), ref, by_line, evidence.anchors, asr_words) if asr_times else {}
-    )
-    placed |= _place_words(
+    trusted = [i for i in sorted(spans) if i not in recheck]
+    placed = placement.from_anchors(trusted, ref, by_line, evidence.anchors, asr_words)
+    attended = _place_words(
         ref, by_line, spans, set(spans) - set(placed), breaks, samples, attend, token_count, chunks
     )
+    placed |= {
+        i: words
+        for i, words in attended.items()
+        if i not in recheck or np.mean([w.probability for w in words]) >= unlikely
+    }
 
     aligned = _finish_lines(lines, ref, by_line, evidence, spans, placed, env, duration)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]

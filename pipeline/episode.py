@@ -22,7 +22,7 @@ from pipeline.cache import StageCache, file_digest, make_key, source_digest
 from pipeline.cues import Violation, build_cues, check_cues
 from pipeline.encoder import EncodedAudio
 from pipeline.errors import AudioError
-from pipeline.readalong import read_along
+from pipeline.readalong import UNLIKELY, read_along
 from pipeline.timing import tighten
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
@@ -44,6 +44,7 @@ ALIGN_VERSION = source_digest(
     "encoder",
     "windows",
     "readalong",
+    "placement",
 )
 
 
@@ -184,10 +185,12 @@ def run(
     if words is None or alignment is None:
         with _timed(clock, "vad"):
             env = envelope(samples)
-            windows = chunks.plan(env, audio.duration(samples))
+            windows = chunks.plan(
+                env, audio.duration(samples), chunks.MAX_WINDOW if settings.asr else chunks.READ_ALONG_WINDOW
+            )
         # Read-along only aligns known text, which needs no padding to 30 s.
-        reading = not settings.asr and words is None
-        with EncodedAudio(lazy.engine, samples, windows, pad=not reading) as encoded:
+        recheck: frozenset[int] = frozenset()  # lines whose pseudo-ASR times need a second look
+        with EncodedAudio(lazy.engine, samples, windows, pad=settings.asr) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
                 total = audio.duration(samples)
@@ -200,7 +203,8 @@ def run(
                 cache.put("asr", audio_key, [[w.text, w.start, w.end, w.probability] for w in words])
             elif words is None:
                 with _timed(clock, "read_along"):
-                    words = read_along(lines, encoded, attention)
+                    found = read_along(lines, encoded, attention)
+                words, recheck = found.words, found.edge_lines
             if alignment is None:
                 with _timed(clock, "align"):
                     alignment = align(
@@ -214,7 +218,8 @@ def run(
                         audio_name=audio_path.name,
                         transcript_name=str(transcript_path),
                         model_name=lazy.engine.name,
-                        asr_times=settings.asr,
+                        recheck=recheck,
+                        unlikely=UNLIKELY,
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 

@@ -1,16 +1,19 @@
 """Alignment without transcription (``--no-asr``): the reference read along the audio.
 
-Each encoded window (not padded to 30 s: the text is known) is offered the next stretch of reference words, a little
-more than its speech can hold; Whisper's cross-attention places them, and the
-words it crams into the window's last frames are handed to the next window.
+Each encoded window (not padded to 30 s: the text is known) is offered the
+next stretch of reference words, a little more than its speech can hold;
+Whisper's cross-attention places them, and the words it crams into the
+window's last frames are handed to the next window.
 A line whose words the model finds very unlikely where they land is left out:
 it is probably not spoken. What comes out stands in for ASR words, so the usual
-aligner (anchors, windows, boundaries) finishes the job.
+aligner (anchors, windows, boundaries) finishes the job, placing again only
+the lines at the windows' edges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,11 +26,24 @@ CRAMMED = 0.05  # seconds: words placed shorter than this at a window's end did 
 UNLIKELY = 0.12  # mean token probability under which a line is taken as unspoken
 
 
-def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> list[Word]:
-    """Reference words placed in the audio, one window after another, as pseudo ASR words."""
+@dataclass(frozen=True)
+class ReadAlong:
+    words: list[Word]  # reference words placed in the audio, standing in for ASR words
+    edge_lines: frozenset[int]  # lines at a window's edge, whose times need a second look
+
+
+def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> ReadAlong:
+    """Reference words placed in the audio, one window after another, as pseudo ASR words.
+
+    The first and last lines of each window come out badly timed more often
+    than not (the alignment squeezes a window's first word into its first
+    frames), so they are named for the aligner to place again; lines inside a
+    window keep their times.
+    """
     words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
     if not words or not encoded.chunks:
-        return []
+        return ReadAlong([], frozenset())
+    edges: set[int] = set()
     speech = sum(c.duration for c in encoded.chunks)
     letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
     placed: list[tuple[int, str, Placement]] = []
@@ -54,8 +70,10 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
         )[0]
         fitted = _fitted(found, chunk.end) if index + 1 < len(encoded.chunks) else len(found)
         placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
+        if fitted:
+            edges.update((offer[0][0], offer[fitted - 1][0]))
         cursor += fitted
-    return _drop_unlikely(placed)
+    return ReadAlong(_drop_unlikely(placed, edges), frozenset(edges))
 
 
 def _fitted(found: Sequence[Placement], window_end: float) -> int:
@@ -70,9 +88,12 @@ def _fitted(found: Sequence[Placement], window_end: float) -> int:
     return count
 
 
-def _drop_unlikely(placed: Sequence[tuple[int, str, Placement]]) -> list[Word]:
+def _drop_unlikely(placed: Sequence[tuple[int, str, Placement]], edges: set[int]) -> list[Word]:
+    """Words of the lines the model finds likely; edge lines are judged later, in windows of their own."""
     by_line: dict[int, list[float]] = {}
     for line, _, p in placed:
         by_line.setdefault(line, []).append(p.probability)
-    unlikely = {line for line, probs in by_line.items() if float(np.mean(probs)) < UNLIKELY}
+    unlikely = {
+        line for line, probs in by_line.items() if line not in edges and float(np.mean(probs)) < UNLIKELY
+    }
     return [Word(text, p.start, p.end, p.probability) for line, text, p in placed if line not in unlikely]

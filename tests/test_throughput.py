@@ -1,0 +1,143 @@
+"""The batched core: worker batches, reuse of the ASR's word times, and the --no-asr path."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.engine import Engine
+from pipeline.evidence import reference_words, weigh, words_by_line
+from pipeline.placement import from_anchors
+from pipeline.types import Line, Word
+
+
+def _engine(batch_size: int, workers: int) -> Engine:
+    return Engine(None, "test", "cpu", "int8", batch_size, "ru", workers)
+
+
+@given(count=st.integers(0, 200), batch=st.integers(1, 16), workers=st.integers(1, 4))
+def test_groups_cover_every_window_once_in_balanced_batches(count: int, batch: int, workers: int) -> None:
+    groups = _engine(batch, workers).groups(count)
+
+    assert [i for group in groups for i in group] == list(range(count))
+    assert all(0 < len(group) <= batch for group in groups)
+    if len(groups) > 1:
+        sizes = [len(group) for group in groups]
+        assert max(sizes) - min(sizes) <= 1
+
+
+def test_six_windows_make_one_batch_per_worker() -> None:
+    assert _engine(4, 2).groups(6) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_map_keeps_order_and_bounds_work_in_flight() -> None:
+    engine = _engine(3, 2)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def work(item: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.01 * (item % 3))
+        with lock:
+            running -= 1
+        return item * item
+
+    consumed = []
+    for result in engine.map(work, range(12)):
+        consumed.append(result)
+    assert consumed == [i * i for i in range(12)]
+    assert most == 2
+
+
+def _heard(lines: list[Line], asr: list[Word]):
+    ref = reference_words(lines)
+    by_line = words_by_line(ref)
+    return ref, by_line, weigh(lines, ref, asr).anchors
+
+
+def test_heard_line_takes_the_asr_word_times() -> None:
+    lines = [Line(0, "Закон о персональных данных принят.", "")]
+    asr = [
+        Word("закон", 1.0, 1.4, 0.9),
+        Word("о", 1.4, 1.5, 0.8),
+        Word("персональных", 1.5, 2.3, 0.9),
+        Word("данных", 2.3, 2.7, 0.9),
+        Word("принят", 2.8, 3.3, 0.7),
+    ]
+    ref, by_line, anchors = _heard(lines, asr)
+
+    placed = from_anchors([0], ref, by_line, anchors, asr)
+
+    assert [(w.text, w.start, w.end) for w in placed[0]] == [
+        ("Закон", 1.0, 1.4),
+        ("о", 1.4, 1.5),
+        ("персональных", 1.5, 2.3),
+        ("данных", 2.3, 2.7),
+        ("принят.", 2.8, 3.3),
+    ]
+
+
+def test_misheard_middle_word_shares_the_time_between_its_neighbours() -> None:
+    lines = [Line(0, "Закон ааа ббббб принят", "")]
+    asr = [Word("закон", 1.0, 1.4, 0.9), Word("что-то", 1.5, 2.3, 0.4), Word("принят", 2.4, 3.0, 0.9)]
+    ref, by_line, anchors = _heard(lines, asr)
+
+    words = from_anchors([0], ref, by_line, anchors, asr)[0]
+
+    middle = words[1:3]
+    assert middle[0].start == pytest.approx(1.4) and middle[-1].end == pytest.approx(2.4)
+    assert middle[1].end - middle[1].start == pytest.approx(5 / 3 * (middle[0].end - middle[0].start), abs=0.01)
+    assert all(w.probability < 0.5 for w in middle)
+
+
+def test_line_heard_only_in_part_is_left_to_the_attention_pass() -> None:
+    lines = [Line(0, "Совершенно другое начало, закон принят", "")]
+    asr = [Word("закон", 1.0, 1.4, 0.9), Word("принят", 1.5, 2.0, 0.9)]
+    ref, by_line, anchors = _heard(lines, asr)
+
+    assert from_anchors([0], ref, by_line, anchors, asr) == {}
+
+
+@pytest.mark.slow
+def test_unpadded_encoding_is_as_long_as_its_audio(engine) -> None:
+    from pipeline.encoder import encode_audio
+
+    piece = np.zeros(5 * 16000, dtype=np.float32)
+    unpadded = np.asarray(encode_audio(engine, [piece], pad=False)).shape
+    assert unpadded[0] == 1 and 250 <= unpadded[1] <= 251  # 20 ms per position, plus the STFT's edge frame
+    assert np.asarray(encode_audio(engine, [piece])).shape == (1, 1500, 512)
+
+
+@pytest.mark.slow
+def test_no_asr_aligns_a_trusted_transcript_and_finds_an_unspoken_line(
+    tmp_path: Path, sample_samples, sample_truth, capsys
+) -> None:
+    from pipeline.cli import main
+    from tests.clips import cut_clip
+
+    audio, transcript, truth = cut_clip(sample_samples, sample_truth, first=10, count=8, folder=tmp_path)
+    missing = "Этой фразы в записи нет, её никто не произносил вслух."
+    text = transcript.read_text(encoding="utf-8")
+    transcript.write_text(text.replace(truth[3]["ru"], f"{missing}\n\nNobody said this.\n\n{truth[3]['ru']}"))
+    out = tmp_path / "out"
+
+    assert main(["run", str(audio), str(transcript), "--out", str(out), "--no-asr", "--no-progress"]) == 0
+
+    said = capsys.readouterr().out
+    assert "read_along" in said and "transcribe" not in said
+    assert not list(out.glob("*.qa.*"))  # no transcription, nothing to set the transcript against
+    lines = json.loads((out / "clip.align.json").read_text(encoding="utf-8"))["lines"]
+    assert next(line for line in lines if line["ru"] == missing)["status"] == "unspoken"
+    timed = [line for line in lines if line["ru"] != missing]
+    errors = [abs(got["start"] - want["start"]) for got, want in zip(timed, truth)]
+    assert sum(e <= 0.25 for e in errors) / len(errors) >= 0.85, errors
