@@ -89,7 +89,8 @@ def encode_audio(engine: Engine, pieces: Sequence[np.ndarray], pad: bool = True)
         features.append(np.pad(mel, ((0, 0), (0, width - mel.shape[1]))).astype(np.float32))
     if engine.device != "cpu":
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(features)))
-        return whisper.model.encode(batch, to_cpu=False)
+        # On the CPU side: the outputs are kept on disk between stages (see EncodedAudio).
+        return whisper.model.encode(batch, to_cpu=True)
     outputs = [
         np.asarray(whisper.model.encode(ctranslate2.StorageView.from_array(f[None]), to_cpu=True))[0]
         for f in features

@@ -76,7 +76,10 @@ def bench_episode(name: str, audio_path: Path, text_path: Path) -> None:
     print(f"  stages of (c): {stages(runs['c'].output)}")
     print(f"  stages of (d): {stages(runs['d'].output)}")
     a, b, c, d = (runs[k].wall_s for k in "abcd")
-    print(f"  speed-ups: (c) vs (a) {a / c:.2f}x, (c) vs (b) {b / c:.2f}x, (d) vs (b) {b / d:.2f}x")
+    print(
+        f"  speed-ups: (c) vs (a) {a / c:.2f}x, (c) vs (b) {b / c:.2f}x, "
+        f"(d) vs (b) {b / d:.2f}x, (d) vs (c) {c / d:.2f}x"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
