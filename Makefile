@@ -61,7 +61,7 @@ sample: setup festival
 	$(PY) -m pipeline.bench.synth sample ../shared/seed/digital-rights-2021.ru-en.txt audio_samples
 
 bench-align: setup festival
-	$(PY) -m pipeline.bench.align
+	$(PY) -m pipeline.bench.align --no-asr
 
 # Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
 bench: setup festival

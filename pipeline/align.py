@@ -4,9 +4,11 @@
    order; matched words are anchors; lines with no anchors are spoken only if
    unmatched speech between their neighbours resembles them; speech left over
    between lines is unscripted.
-2. Placement: spoken lines are grouped into windows of at most 30 s bounded by
-   the anchors, and every reference word is placed by Whisper's cross-attention
-   alignment of the reference text (:mod:`pipeline.attention`).
+2. Placement: a line the ASR heard from its first word to its last takes its
+   words' times from the ASR words (:mod:`pipeline.placement`), which were
+   already aligned on the same encodings; the other spoken lines are grouped
+   into windows bounded by their neighbours and placed by Whisper's
+   cross-attention alignment of the reference text (:mod:`pipeline.attention`).
 3. Boundaries (:mod:`pipeline.timing`): line starts and ends are moved onto the
    speech onsets and offsets of the energy envelope, so cues neither lead nor
    lag the first syllable.

@@ -3,9 +3,9 @@
 Each window is encoded once (:mod:`pipeline.encoder`); the same encoding is
 decoded greedily, then gives the ASR words their times through Whisper's
 cross-attention (:mod:`pipeline.attention`), and later serves the reference
-alignment. Guards against Whisper's loops: VAD-gated windows, a token budget
-per window, and a compression-ratio check that re-decodes a looping window
-with beam search and an n-gram ban.
+alignment of lines the ASR heard only in part. Guards against Whisper's
+loops: VAD-gated windows, a token budget per window, and a compression-ratio
+check that re-decodes a looping window with beam search and an n-gram ban.
 """
 
 from __future__ import annotations

@@ -39,10 +39,19 @@ SCENARIOS: dict[str, Callable[[Path], synth.EpisodeFiles]] = {
 }
 
 
-def run_subpipe(files: synth.EpisodeFiles, out: Path) -> tuple[dict, Measured]:
+def run_subpipe(files: synth.EpisodeFiles, out: Path, extra: list[str]) -> tuple[dict, Measured]:
     measured = measure(
         "pipeline.cli",
-        ["run", str(files.audio), str(files.transcript), "--out", str(out), "--no-cache", "--no-progress"],
+        [
+            "run",
+            str(files.audio),
+            str(files.transcript),
+            "--out",
+            str(out),
+            "--no-cache",
+            "--no-progress",
+            *extra,
+        ],
     )
     result = out / f"{files.audio.stem}.align.json"
     if measured.returncode != 0 or not result.exists():
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "scenarios", nargs="*", metavar="SCENARIO", help=f"any of {', '.join(SCENARIOS)} (all)"
     )
+    parser.add_argument(
+        "--no-asr", action="store_true", help="also run subpipe --no-asr (read-along, no transcription)"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
@@ -91,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         files = SCENARIOS[name](SEED)
         truth = json.loads(files.truth.read_text(encoding="utf-8"))
         with tempfile.TemporaryDirectory() as tmp:
-            ours, ours_m = run_subpipe(files, Path(tmp) / "subpipe")
+            ours, ours_m = run_subpipe(files, Path(tmp) / "subpipe", [])
+            rows = [("subpipe", score(truth, ours), ours_m)]
+            if args.no_asr:
+                read, read_m = run_subpipe(files, Path(tmp) / "read-along", ["--no-asr"])
+                rows.append(("--no-asr", score(truth, read), read_m))
             base, base_m = run_baseline(files, Path(tmp))
-        rows = [("subpipe", score(truth, ours), ours_m), ("baseline", score(truth, base), base_m)]
+        rows.append(("baseline", score(truth, base), base_m))
         print(table(name, truth["duration"], rows), flush=True)
     return 0
 
