@@ -33,6 +33,7 @@ from pipeline.batch_state import (
 )
 from pipeline.cache import StageCache
 from pipeline.errors import SubpipeError
+from pipeline.fileio import output_lock, staged
 from pipeline.qa.batch import write_batch_summary
 
 # On CPU the model already spreads one episode over every core, and a second
@@ -86,7 +87,8 @@ def run(
     view = view or QuietView()
     in_dir, out_root = Path(in_dir), Path(out_root)
     episodes = find_episodes(in_dir)
-    with locked(out_root, wait_s):
+    # The batch lock keeps out a second batch; the output lock, a plain run into OUT.
+    with locked(out_root, wait_s), output_lock(out_root, wait_s):
         sweep_temp_files(out_root, [e.stem for e in episodes])
         manifest = Manifest.load(out_root)
         run_id = uuid.uuid4().hex[:12]
@@ -151,9 +153,13 @@ class _Worker:
         out_dir = self.out_root / item.stem
         error: BaseException | None = None
         try:
-            result = episode.run(
-                item.audio, item.transcript, out_dir, self.settings, self.engine, progress, cache
-            )
+            # The episode's folder is held and staged as a plain run holds and stages
+            # its OUT: a `subpipe run` into it meanwhile waits (or fails), and a failing
+            # episode replaces none of its earlier outputs.
+            with output_lock(out_dir, wait=0), staged(out_dir):
+                result = episode.run(
+                    item.audio, item.transcript, out_dir, self.settings, self.engine, progress, cache
+                )
         except _Cancelled:
             record = replace(record, status=Status.INTERRUPTED)
         except SubpipeError as exc:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pipeline import fileio
 from pipeline.cache import file_digest
 from pipeline.errors import BatchLocked, OutputError
 from pipeline.fileio import atomic_write_text
@@ -225,20 +226,10 @@ def locked(out_root: Path, wait: float) -> Iterator[None]:
 
 
 def sweep_temp_files(out_root: Path, stems: Iterable[str]) -> list[Path]:
-    """Delete temp files a killed batch left behind (only called while holding the lock).
-
-    ``fileio`` writes ``.<name>.<random>.tmp`` beside the target and renames it;
-    a process killed between the two leaves the temp file, never a half output.
-    """
+    """Delete temp files a killed batch left in OUT, its episode folders and its cache."""
     out_root = Path(out_root)
     cache = out_root / CACHE_DIR
     folders = [out_root, *(out_root / stem for stem in stems), cache]
     if cache.is_dir():
         folders += [p for p in cache.iterdir() if p.is_dir()]
-    removed = []
-    for folder in folders:
-        for path in folder.glob(".*.tmp") if folder.is_dir() else ():
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed.append(path)
-    return removed
+    return fileio.sweep_temp_files(folders)

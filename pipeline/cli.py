@@ -303,5 +303,22 @@ def _stop_on_sigterm() -> Callable[[], None]:
     return restore
 
 
+def console_main() -> None:
+    """The ``subpipe`` program: ``main`` with its exit code.
+
+    An interrupted run has removed its temp files and released OUT by the time
+    ``main`` returns, but threads may still be busy (the model loading in the
+    background, model workers finishing a batch). A normal exit would wait for
+    them, and a second Ctrl-C meanwhile would end the process by the signal
+    rather than with exit code 130, so the process ends at once.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -7,6 +7,8 @@ memory, so an episode of any length runs in bounded memory.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,25 @@ from pipeline.engine import Engine
 
 HOP = 160
 FRAMES = 3000  # mel frames in Whisper's 30 s input
+_PREFIX = "subpipe-enc-"  # + the owner's pid, so a killed run's folder can be told from a live one's
+
+
+def _sweep_orphans() -> None:
+    """Remove the encoding folders of runs that were killed (SIGKILL skips their cleanup)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        owner = folder.name[len(_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 class EncodedAudio:
@@ -26,7 +47,8 @@ class EncodedAudio:
         self, engine: Engine, samples: np.ndarray, chunks: Sequence[Chunk], pad: bool = True
     ) -> None:
         self.engine, self.samples, self.chunks, self.pad = engine, samples, list(chunks), pad
-        self._folder = tempfile.TemporaryDirectory(prefix="subpipe-enc-")
+        _sweep_orphans()
+        self._folder = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-")
         self._stored: set[int] = set()
 
     def close(self) -> None:

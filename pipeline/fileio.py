@@ -18,7 +18,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +198,7 @@ def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        sweep_temp_files([folder])  # the folder is ours: temp files in it are a killed run's
         _check_writable(folder)
         yield
     finally:
@@ -208,6 +209,21 @@ def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
         if made:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if the run wrote nothing in it
+
+
+def sweep_temp_files(folders: Iterable[Path]) -> list[Path]:
+    """Delete the temp files a killed writer left in ``folders`` (call only while holding their lock).
+
+    Atomic writes put ``.<name>.<random>.tmp`` beside the target and rename it;
+    a process killed between the two leaves the temp file, never a half output.
+    """
+    removed = []
+    for folder in folders:
+        for path in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else ():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _flock(fd: int, folder: Path, deadline: float) -> None:

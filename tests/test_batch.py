@@ -285,3 +285,23 @@ def test_make_batch_hands_make_jobs_to_one_process() -> None:
     assert dry_run("batch", "IN=eps", "JOBS=2").endswith('subpipe batch "eps" "out" --jobs 2')
     usage = subprocess.run(["make", "batch"], cwd=ROOT, capture_output=True, text=True)
     assert usage.returncode == 2 and "usage: make batch IN=" in usage.stderr
+
+
+@pytest.mark.slow
+def test_episode_folder_held_by_a_run_fails_that_episode_only(tmp_path: Path, season: Path, capsys) -> None:
+    from pipeline.fileio import output_lock
+
+    out = tmp_path / "out"
+    (out / "ep02").mkdir(parents=True)
+    (out / "ep02" / "ep02.ru-en.srt").write_text("kept\n", encoding="utf-8")
+
+    with output_lock(out / "ep02"):  # as a `subpipe run --out OUT/ep02` would hold it
+        code, _, stderr = _batch(capsys, str(season), str(out))
+
+    records = _manifest(out)
+    assert code == 11
+    assert records["ep02"]["status"] == "failed" and records["ep02"]["exit_code"] == 9
+    assert "ep02" in stderr and "another subpipe run" in stderr
+    assert (out / "ep02" / "ep02.ru-en.srt").read_text(encoding="utf-8") == "kept\n"
+    assert records["ep01"]["status"] == records["ep03"]["status"] == "done"
+    assert not _leftovers(out)

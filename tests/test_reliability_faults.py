@@ -224,8 +224,18 @@ def test_interrupted_at_any_stage_leaves_no_trace_and_a_rerun_completes(
 # ---------------------------------------------------------------- interrupted for real: signals
 
 
-def _start(episode: Path, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "pipeline", *_args(episode, *extra)]
+# The CLI with its alignment stage held back 3 s: alignment of a short clip takes
+# well under a second, too short a moment to be caught reliably from outside.
+_SLOW_ALIGN = (
+    "import sys, time; import pipeline.episode as e; real = e.align; "
+    "e.align = lambda *a, **k: (time.sleep(3), real(*a, **k))[1]; "
+    "from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _start(episode: Path, *extra: str, slow_align: bool = False) -> subprocess.Popen[bytes]:
+    launch = ["-c", _SLOW_ALIGN] if slow_align else ["-m", "pipeline"]
+    command = [sys.executable, *launch, *_args(episode, *extra)]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -264,7 +274,7 @@ def test_signals_at_start_and_mid_run_leave_earlier_outputs_and_the_rerun_resume
     assert _outputs(out) == before and not _leftovers(out)
 
     # Between transcription and alignment: the transcription is kept, no output is.
-    proc = _start(episode, *OTHER_LOOK)
+    proc = _start(episode, *OTHER_LOOK, slow_align=True)
     _when(lambda: any(asr_cache.glob("*.json")), proc)
     assert _stopped(proc, signal.SIGINT) == INTERRUPTED
     assert _outputs(out) == before and not _leftovers(out)
@@ -443,3 +453,42 @@ def test_the_lock_leaves_nothing_behind_and_survives_a_removed_lock_file(tmp_pat
         with contextlib.suppress(OSError):
             os.close(held)
     assert list(out.iterdir()) == []
+
+
+# ---------------------------------------------------------------- what a SIGKILL leaves
+
+
+def test_a_killed_runs_temp_files_are_swept_by_the_next_holder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".clip.ru-en.srt.k2j4x9.tmp"  # as atomic_write names them
+    stale.write_text("half", encoding="utf-8")
+    (out / "clip.ru-en.srt").write_text("kept", encoding="utf-8")
+    (out / ".subpipe-cache").mkdir()
+    cached = out / ".subpipe-cache" / ".entry.json.a1.tmp"  # the cache is swept by its own writers
+    cached.write_text("{}", encoding="utf-8")
+
+    with output_lock(out):
+        assert not stale.exists()
+
+    assert (out / "clip.ru-en.srt").read_text(encoding="utf-8") == "kept" and cached.exists()
+
+
+def test_a_killed_runs_encoding_folder_is_removed_and_a_live_ones_kept(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    import numpy as np
+
+    from pipeline.encoder import EncodedAudio
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = int(finished.stdout)
+    orphan = tmp_path / f"subpipe-enc-{dead}-abc123"
+    live = tmp_path / f"subpipe-enc-{os.getppid()}-def456"
+    for folder in (orphan, live):
+        folder.mkdir()
+        (folder / "0.npy").write_bytes(b"x" * 1000)
+
+    with EncodedAudio(None, np.zeros(16000, dtype=np.float32), []):  # type: ignore[arg-type]
+        assert not orphan.exists() and live.exists()
