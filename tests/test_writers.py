@@ -245,7 +245,7 @@ def test_alignment_json_contract_and_round_trip() -> None:
             "a.ogg",
             10.00049,
             "m",
-            (AlignedLine(Line(1, "да", "yes"), LineStatus.ALIGNED, 1.23456, 2.0, 0.5),),
+            (AlignedLine(Line(1, "да", "yes", source_line=4), LineStatus.ALIGNED, 1.23456, 2.0, 0.5),),
         )
     )
     assert data == {
@@ -255,6 +255,7 @@ def test_alignment_json_contract_and_round_trip() -> None:
         "lines": [
             {
                 "index": 1,
+                "source_line": 4,
                 "ru": "да",
                 "en": "yes",
                 "status": "aligned",
@@ -266,6 +267,7 @@ def test_alignment_json_contract_and_round_trip() -> None:
         ],
         "unscripted": [],
     }
+    assert alignment_from_dict(data).lines[0].line.source_line == 4  # a cached alignment keeps it
     dumped = json.loads(json.dumps(alignment_to_dict(ALIGNMENT)))
     assert dumped["lines"][1]["start"] is None and dumped["lines"][1]["status"] == "unspoken"
     assert alignment_from_dict(dumped) == ALIGNMENT

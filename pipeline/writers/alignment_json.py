@@ -1,7 +1,7 @@
 """The ``.align.json`` contract: the aligner's result in plain JSON types.
 
 Times are rounded to milliseconds. Only the contract's fields travel: word
-probabilities, ``source_line`` and the raw ASR words are not kept.
+probabilities and the raw ASR words are not kept.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def alignment_to_dict(alignment: Alignment) -> dict[str, Any]:
         "lines": [
             {
                 "index": al.line.index,
+                "source_line": al.line.source_line,
                 "ru": al.line.ru,
                 "en": al.line.en,
                 "status": al.status.value,
@@ -44,7 +45,12 @@ def alignment_from_dict(data: dict[str, Any]) -> Alignment:
     try:
         lines = tuple(
             AlignedLine(
-                line=Line(index=int(d["index"]), ru=str(d["ru"]), en=str(d["en"])),
+                line=Line(
+                    index=int(d["index"]),
+                    ru=str(d["ru"]),
+                    en=str(d["en"]),
+                    source_line=int(d.get("source_line", 0)),  # absent from files before it was added
+                ),
                 status=LineStatus(d["status"]),
                 start=_opt_float(d["start"]),
                 end=_opt_float(d["end"]),
