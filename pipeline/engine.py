@@ -68,12 +68,18 @@ class Engine:
             return
         with ThreadPoolExecutor(self.workers, thread_name_prefix="subpipe-model") as pool:
             pending: deque[Future[R]] = deque()
-            for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) > self.workers:
+            try:
+                for item in items:
+                    pending.append(pool.submit(work, item))
+                    if len(pending) > self.workers:
+                        yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            finally:
+                # Stopped early (an error, Ctrl-C, a reader that has enough): work not
+                # yet begun is dropped, so leaving waits only for the batches running.
+                for future in pending:
+                    future.cancel()
 
 
 def _gpu_batch(per_window_mib: int = 400, fallback: int = 16) -> int:

@@ -142,3 +142,19 @@ def test_no_asr_aligns_a_trusted_transcript_and_finds_an_unspoken_line(
     timed = [line for line in lines if line["ru"] != missing]
     errors = [abs(got["start"] - want["start"]) for got, want in zip(timed, truth)]
     assert sum(e <= 0.25 for e in errors) / len(errors) >= 0.85, errors
+
+
+def test_map_stopped_early_drops_the_work_not_yet_begun() -> None:
+    engine = _engine(1, 2)
+    begun: list[int] = []
+
+    def work(item: int) -> int:
+        begun.append(item)
+        time.sleep(0.05)
+        return item
+
+    results = engine.map(work, range(50))
+    assert next(results) == 0
+    results.close()  # as a reader that breaks out of its loop
+
+    assert len(begun) <= 4  # the first, the ones running, the one queued
