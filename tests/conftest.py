@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,4 +31,6 @@ def sample_samples() -> np.ndarray:
 def engine():
     from pipeline import asr
 
-    return asr.load(None, device="cpu")
+    # SUBPIPE_TEST_DEVICE=auto runs the engine tests on a GPU where there is one
+    # (pipeline/bench/gpu_check.sh tests); the CLI tests use --device auto anyway.
+    return asr.load(None, device=os.environ.get("SUBPIPE_TEST_DEVICE", "cpu"))

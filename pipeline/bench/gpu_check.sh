@@ -10,6 +10,7 @@
 #   pipeline/bench/gpu_check.sh probe     # there: CTranslate2 sees the GPU?
 #   pipeline/bench/gpu_check.sh smoke     # there: the model encodes and decodes on it
 #   pipeline/bench/gpu_check.sh bench     # there: make bench's (a)-(d) on the sample and 1 h
+#   pipeline/bench/gpu_check.sh tests     # there: the test suite with the model on the GPU, and a batch
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 SITE=/tmp/subpipe-site  # + -.gpuN
@@ -92,5 +93,19 @@ PY
     model
     python3 -m pipeline.bench.throughput --episode .gpu4/episode.ogg .gpu4/episode.tsv
     ;;
-  *) echo "usage: $0 prepare|probe|smoke|bench" >&2; exit 2 ;;
+  tests)
+    environment
+    model
+    # No Chromium or Festival there: the page tests are left out, Festival's skip themselves.
+    SUBPIPE_TEST_DEVICE=auto python3 -m pytest -q -p no:cacheprovider \
+      --ignore tests/test_browser_vtt.py --ignore tests/test_qa_page.py
+    # A season of two: the sample and the 1-hour episode, both in flight at once.
+    season=$(mktemp -d)
+    cp audio_samples/sample.ogg "$season/ep01.ogg"
+    cp audio_samples/sample.ru-en.txt "$season/ep01.txt"
+    cp .gpu4/episode.ogg "$season/ep02.ogg"
+    cp .gpu4/episode.tsv "$season/ep02.tsv"
+    python3 -m pipeline.cli batch "$season" "$season/out" --no-progress
+    ;;
+  *) echo "usage: $0 prepare|probe|smoke|bench|tests" >&2; exit 2 ;;
 esac
