@@ -14,7 +14,8 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 
 from pipeline.attention import align_tokens
-from pipeline.encoder import EncodedAudio, frame_count, select
+from pipeline.audio import SAMPLE_RATE
+from pipeline.encoder import EncodedAudio, encode_audio, frame_count, select
 from pipeline.engine import Engine, load, pick_device
 from pipeline.types import Word
 
@@ -23,6 +24,7 @@ __all__ = ["Engine", "load", "pick_device", "transcribe"]
 TOKENS_PER_SECOND = 12  # generous for Russian speech (~7/s); more means a loop
 LOOP_COMPRESSION = 2.4  # zlib ratio above which text repeats itself
 NO_SPEECH = 0.6
+UNHEARD_TAIL = 1.0  # seconds of a window after its last heard word (windows end where speech does)
 
 
 def transcribe(
@@ -49,28 +51,47 @@ def transcribe(
 def _transcribe_batch(
     engine: Engine, tokenizer: object, encoded: EncodedAudio, indices: list[int]
 ) -> list[Word]:
-    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]  # type: ignore[attr-defined]
     chunks = encoded.chunks
     storage = encoded.encode(indices)
-    budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * chunks[i].duration) for i in indices]
+    spans = [(chunks[i].start, chunks[i].end) for i in indices]
+    heard = _heard(engine, tokenizer, storage, spans)
+    # Whisper without timestamps sometimes ends a window early, dropping its last phrase
+    # as if the window were over; the speech left after its last word is heard on its own.
+    cut_short = [k for k, words in enumerate(heard) if words and spans[k][1] - words[-1].end > UNHEARD_TAIL]
+    if cut_short:
+        tails = [(heard[k][-1].end, spans[k][1]) for k in cut_short]
+        pieces = [encoded.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for start, end in tails]
+        for k, words in zip(cut_short, _heard(engine, tokenizer, encode_audio(engine, pieces), tails)):
+            heard[k].extend(words)
+    return [word for words in heard for word in words]
+
+
+def _heard(
+    engine: Engine, tokenizer: object, storage: object, spans: Sequence[tuple[float, float]]
+) -> list[list[Word]]:
+    """The timed words decoded from each encoded window (``spans``: its start and end in seconds)."""
+    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]  # type: ignore[attr-defined]
+    budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * (end - start)) for start, end in spans]
     tokens = _decode(engine, storage, prompt, budgets, tokenizer)
+    heard: list[list[Word]] = [[] for _ in spans]
     spoken = [k for k, found in enumerate(tokens) if found]
     if not spoken:
-        return []
+        return heard
     per_word = [_word_tokens(tokenizer, tokens[k]) for k in spoken]
     placed = align_tokens(
         engine,
         tokenizer,
         select(storage, spoken),
         [[t for _, t in w] for w in per_word],
-        [frame_count(chunks[indices[k]].duration) for k in spoken],
-        [chunks[indices[k]].start for k in spoken],
+        [frame_count(spans[k][1] - spans[k][0]) for k in spoken],
+        [spans[k][0] for k in spoken],
     )
-    return [
-        Word(text, round(place.start, 3), round(place.end, 3), round(place.probability, 3))
-        for words, places in zip(per_word, placed)
-        for (text, _), place in zip(words, places)
-    ]
+    for k, words, places in zip(spoken, per_word, placed):
+        heard[k] = [
+            Word(text, round(place.start, 3), round(place.end, 3), round(place.probability, 3))
+            for (text, _), place in zip(words, places)
+        ]
+    return heard
 
 
 def make_tokenizer(engine: Engine) -> object:

@@ -49,6 +49,7 @@ class Attention:
         from faster_whisper.tokenizer import Tokenizer
 
         self.engine, self.encoded = engine, encoded
+        self.squeeze = 1.0 if encoded is None else encoded.squeeze
         whisper = engine.whisper
         self.tokenizer = Tokenizer(
             whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
@@ -82,11 +83,11 @@ class Attention:
             encoded = self.encoded.load([w.chunk for w in windows])  # type: ignore[misc]
         else:
             pieces = [samples[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)] for w in windows]
-            encoded = encode_audio(self.engine, pieces, pad=False)
+            encoded = encode_audio(self.engine, pieces, pad=False, squeeze=self.squeeze)
         per_word = [[self.word_tokens(w) for w in window.words] for window in windows]
-        frames = [frame_count(w.end - w.start) for w in windows]
+        frames = [frame_count(w.end - w.start, self.squeeze) for w in windows]
         return align_tokens(
-            self.engine, self.tokenizer, encoded, per_word, frames, [w.start for w in windows]
+            self.engine, self.tokenizer, encoded, per_word, frames, [w.start for w in windows], self.squeeze
         )
 
 
@@ -97,8 +98,12 @@ def align_tokens(
     per_word: Sequence[Sequence[Sequence[int]]],
     frames: Sequence[int],
     offsets: Sequence[float],
+    squeeze: float = 1.0,
 ) -> list[list[Placement]]:
-    """DTW placement of each window's words (given as token lists) in its encoded audio."""
+    """DTW placement of each window's words (given as token lists) in its encoded audio.
+
+    ``squeeze``: the speed the audio was encoded at (see :func:`~pipeline.encoder.squeeze_time`).
+    """
     eot = tokenizer.eot  # type: ignore[attr-defined]
     text = [[t for tokens in words for t in tokens] + [eot] for words in per_word]
     raw = engine.whisper.model.align(
@@ -108,10 +113,14 @@ def align_tokens(
         list(frames),
         median_filter_width=7,  # type: ignore[attr-defined]
     )
-    return [_placements(result, words, offset) for result, words, offset in zip(raw, per_word, offsets)]
+    return [
+        _placements(result, words, offset, squeeze) for result, words, offset in zip(raw, per_word, offsets)
+    ]
 
 
-def _placements(result: object, per_word: Sequence[Sequence[int]], offset: float) -> list[Placement]:
+def _placements(
+    result: object, per_word: Sequence[Sequence[int]], offset: float, squeeze: float
+) -> list[Placement]:
     """Word times from the DTW path: a word spans from its first token's jump to the next word's."""
     pairs = np.asarray(result.alignments, dtype=np.int64).reshape(-1, 2)  # type: ignore[attr-defined]
     probs = np.asarray(result.text_token_probs, dtype=np.float64)  # type: ignore[attr-defined]
@@ -121,7 +130,7 @@ def _placements(result: object, per_word: Sequence[Sequence[int]], offset: float
         return [Placement(offset, offset, 0.0) for _ in per_word]
     text_idx, time_idx = pairs[:, 0], pairs[:, 1]
     jumps = np.concatenate([[True], np.diff(text_idx) != 0])
-    jump_times = time_idx[jumps] / _TOKENS_PER_SECOND
+    jump_times = time_idx[jumps] * squeeze / _TOKENS_PER_SECOND
     bounds = np.concatenate([[0], np.cumsum([len(t) for t in per_word])])
     last = len(jump_times) - 1
     placements = []

@@ -22,7 +22,7 @@ from pipeline.cache import StageCache, file_digest, make_key, source_digest
 from pipeline.cues import Violation, build_cues, check_cues
 from pipeline.encoder import EncodedAudio
 from pipeline.errors import AudioError
-from pipeline.readalong import UNLIKELY, read_along
+from pipeline.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
 from pipeline.timing import tighten
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
@@ -190,7 +190,8 @@ def run(
             )
         # Read-along only aligns known text, which needs no padding to 30 s.
         recheck: frozenset[int] = frozenset()  # lines whose pseudo-ASR times need a second look
-        with EncodedAudio(lazy.engine, samples, windows, pad=settings.asr) as encoded:
+        squeeze = 1.0 if settings.asr else READ_ALONG_SQUEEZE
+        with EncodedAudio(lazy.engine, samples, windows, pad=settings.asr, squeeze=squeeze) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
                 total = audio.duration(samples)

@@ -109,6 +109,40 @@ def test_line_heard_only_in_part_is_left_to_the_attention_pass() -> None:
     assert from_anchors([0], ref, by_line, anchors, asr) == {}
 
 
+@given(
+    frames=st.integers(2, 400),
+    squeeze=st.floats(1.0, 3.0),
+    slope=st.floats(-2.0, 2.0),
+    level=st.floats(-1.0, 1.0),
+)
+def test_squeezed_frames_are_the_same_speech_sampled_faster(
+    frames: int, squeeze: float, slope: float, level: float
+) -> None:
+    from pipeline.encoder import frame_count, squeeze_time
+
+    # A level that changes linearly in time stays linear, read at the squeezed times.
+    times = np.arange(frames, dtype=np.float32)
+    mel = np.stack([level + slope * times / frames, np.full(frames, level, dtype=np.float32)])
+
+    squeezed = squeeze_time(mel.astype(np.float32), squeeze)
+
+    assert squeezed.flags.c_contiguous and squeezed.dtype == np.float32
+    assert squeezed.shape == (2, int(np.ceil(frames / squeeze)))
+    at = np.minimum(np.arange(squeezed.shape[1]) * squeeze, frames - 1)
+    assert np.allclose(squeezed[0], level + slope * at / frames, atol=1e-4)
+    assert np.allclose(squeezed[1], level, atol=1e-6)
+    heard = frame_count(frames / 100)  # the alignment is told as many frames as were encoded
+    assert frame_count(frames / 100, squeeze) == squeeze_time(np.zeros((1, heard)), squeeze).shape[1]
+
+
+def test_no_squeeze_leaves_the_frames_alone() -> None:
+    from pipeline.encoder import squeeze_time
+
+    mel = np.random.default_rng(1).normal(size=(80, 123)).astype(np.float32)
+    assert squeeze_time(mel, 1.0) is mel
+    assert np.array_equal(squeeze_time(mel, 2.0), mel[:, ::2])
+
+
 @pytest.mark.slow
 def test_unpadded_encoding_is_as_long_as_its_audio(engine) -> None:
     from pipeline.encoder import encode_audio
@@ -117,6 +151,8 @@ def test_unpadded_encoding_is_as_long_as_its_audio(engine) -> None:
     unpadded = np.asarray(encode_audio(engine, [piece], pad=False)).shape
     assert unpadded[0] == 1 and 250 <= unpadded[1] <= 251  # 20 ms per position, plus the STFT's edge frame
     assert np.asarray(encode_audio(engine, [piece])).shape == (1, 1500, 512)
+    squeezed = np.asarray(encode_audio(engine, [piece], pad=False, squeeze=1.5)).shape
+    assert 166 <= squeezed[1] <= 168  # two thirds of the frames: the speech heard 1.5x faster
 
 
 @pytest.mark.slow
@@ -158,3 +194,22 @@ def test_map_stopped_early_drops_the_work_not_yet_begun() -> None:
     results.close()  # as a reader that breaks out of its loop
 
     assert len(begun) <= 4  # the first, the ones running, the one queued
+
+
+def test_read_along_drops_unlikely_lines_and_doubts_crammed_ones() -> None:
+    from pipeline.attention import Placement
+    from pipeline.readalong import _judge
+
+    placed = [
+        (0, "первая", Placement(0.0, 0.6, 0.9)),
+        (0, "строка", Placement(0.6, 1.2, 0.9)),
+        (1, "сжатая", Placement(1.2, 1.22, 0.6)),  # 12 letters in 0.05 s: no speech of its own
+        (1, "строка", Placement(1.22, 1.25, 0.6)),
+        (2, "невероятная", Placement(1.25, 2.4, 0.05)),
+        (3, "крайняя", Placement(2.4, 2.42, 0.01)),
+    ]
+
+    words, doubtful = _judge(placed, edges={3}, letters_per_second=10.0)
+
+    assert doubtful == {1}  # placed again in a window of its own, where it is judged
+    assert [w.text for w in words] == ["первая", "строка", "сжатая", "строка", "крайняя"]
