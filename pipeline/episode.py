@@ -205,7 +205,7 @@ def run(
             elif words is None:
                 with _timed(clock, "read_along"):
                     found = read_along(lines, encoded, attention)
-                words, recheck = found.words, found.edge_lines
+                words, recheck = found.words, found.recheck
             if alignment is None:
                 with _timed(clock, "align"):
                     alignment = align(

@@ -3,12 +3,13 @@
 Each encoded window (not padded to 30 s, and heard faster than it was
 spoken, see ``READ_ALONG_SQUEEZE``: the text is known) is offered the
 next stretch of reference words, a little more than its speech can hold;
-Whisper's cross-attention places them, and the words it crams into the
-window's last frames are handed to the next window.
+Whisper's cross-attention places them. The window keeps the whole lines
+that fit; the rest, crammed into its last frames or cut off at its end,
+goes to the next window, which then starts on a line's first word.
 A line whose words the model finds very unlikely where they land is left out:
 it is probably not spoken. What comes out stands in for ASR words, so the usual
 aligner (anchors, windows, boundaries) finishes the job, placing again only
-the lines at the windows' edges.
+the lines whose times look wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ OVERSHOOT = 1.2  # offer this many times the words the window's speech should ho
 CRAMMED = 0.05  # seconds: words placed shorter than this at a window's end did not fit
 UNLIKELY = 0.12  # mean token probability under which a line is taken as unspoken
 CRAMMED_SHARE = 0.5  # a line given less than this share of the time its letters take is doubtful
+TAIL = 1.0  # seconds: a line ending this close to a window's end may have been crammed there
 # The encoder hears the speech this much faster (fewer frames, less of its cost). On the bench
 # episodes 1.5-1.75 timed lines as well as 1.0 did; 2.0 and faster lost unspoken lines in noise.
 # 1.75 took 3 of the 58-min episode's 1075 lines (names, short lines) for unspoken, 1.5 none.
@@ -35,21 +37,21 @@ READ_ALONG_SQUEEZE = 1.75
 @dataclass(frozen=True)
 class ReadAlong:
     words: list[Word]  # reference words placed in the audio, standing in for ASR words
-    edge_lines: frozenset[int]  # lines at a window's edge, whose times need a second look
+    recheck: frozenset[int]  # lines whose times need a second look
 
 
 def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> ReadAlong:
     """Reference words placed in the audio, one window after another, as pseudo ASR words.
 
-    The first and last lines of each window come out badly timed more often
-    than not (the alignment squeezes a window's first word into its first
-    frames), so they are named for the aligner to place again; lines inside a
-    window keep their times.
+    Windows keep whole lines: a line cut at a window's end was, more often
+    than not, placed with its first word in the pause before the window ended
+    and the rest crammed; the next window places it whole. Only a line longer
+    than its window is split, and named for the aligner to place again.
     """
     words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
     if not words or not encoded.chunks:
         return ReadAlong([], frozenset())
-    edges: set[int] = set()
+    split: set[int] = set()
     speech = sum(c.duration for c in encoded.chunks)
     letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
     placed: list[tuple[int, str, Placement]] = []
@@ -75,17 +77,26 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
             [chunk.start],
             encoded.squeeze,
         )[0]
-        fitted = _fitted(found, chunk.end) if index + 1 < len(encoded.chunks) else len(found)
+        last_window = index + 1 == len(encoded.chunks)
+        fitted = len(found) if last_window else _fitted(offer, found, chunk.end, letters_per_second)
         placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
-        if fitted:
-            edges.update((offer[0][0], offer[fitted - 1][0]))
+        if 0 < fitted < len(offer) and offer[fitted - 1][0] == offer[fitted][0]:
+            split.add(offer[fitted][0])
         cursor += fitted
-    words_found, doubtful = _judge(placed, edges, letters_per_second)
-    return ReadAlong(words_found, frozenset(edges | doubtful))
+    words_found, doubtful = _judge(placed, split, letters_per_second)
+    return ReadAlong(words_found, frozenset(split | doubtful))
 
 
-def _fitted(found: Sequence[Placement], window_end: float) -> int:
-    """How many leading words really fit: the crammed tail at the window's end did not."""
+def _fitted(
+    offer: Sequence[tuple[int, str]], found: Sequence[Placement], window_end: float, letters_per_second: float
+) -> int:
+    """How many leading words of the offer the window keeps: whole lines, none crammed at its end.
+
+    Words squeezed into the last frames did not fit, nor did a line near the
+    end given a fraction of the time its letters take (had it been said in
+    this window, the speech before the end would hold it). A line cut off
+    goes on whole, unless it is the window's only line.
+    """
     count = len(found)
     while (
         count > 0
@@ -93,18 +104,33 @@ def _fitted(found: Sequence[Placement], window_end: float) -> int:
         and found[count - 1].start > window_end - 1.0
     ):
         count -= 1
+    while count > 0 and found[count - 1].end > window_end - TAIL:
+        first = _line_start(offer, count - 1)
+        letters = sum(len(text) for _, text in offer[first:count])
+        if found[count - 1].end - found[first].start >= CRAMMED_SHARE * letters / letters_per_second:
+            break
+        count = first
+    if 0 < count < len(offer) and offer[count - 1][0] == offer[count][0]:
+        count = _line_start(offer, count - 1) or count
     return count
 
 
+def _line_start(offer: Sequence[tuple[int, str]], word: int) -> int:
+    """Index in the offer of the first word of ``word``'s line."""
+    while word > 0 and offer[word - 1][0] == offer[word][0]:
+        word -= 1
+    return word
+
+
 def _judge(
-    placed: Sequence[tuple[int, str, Placement]], edges: set[int], letters_per_second: float
+    placed: Sequence[tuple[int, str, Placement]], split: set[int], letters_per_second: float
 ) -> tuple[list[Word], set[int]]:
     """Words of the lines the model finds said, and the lines whose placement needs a second look.
 
     A line whose words are very unlikely where they land is taken as
     unspoken. One crammed into a fraction of the time its letters take is
     doubtful: the line may not be said (the attention had no speech to give
-    it), or the alignment slipped there; its own window decides. Edge lines
+    it), or the alignment slipped there; its own window decides. Split lines
     are judged later, in windows of their own, in any case.
     """
     by_line: dict[int, list[Placement]] = {}
@@ -114,7 +140,7 @@ def _judge(
         letters[line] = letters.get(line, 0) + len(text)
     unspoken, doubtful = set(), set()
     for line, places in by_line.items():
-        if line in edges:
+        if line in split:
             continue
         if float(np.mean([p.probability for p in places])) < UNLIKELY:
             unspoken.add(line)

@@ -206,10 +206,39 @@ def test_read_along_drops_unlikely_lines_and_doubts_crammed_ones() -> None:
         (1, "сжатая", Placement(1.2, 1.22, 0.6)),  # 12 letters in 0.05 s: no speech of its own
         (1, "строка", Placement(1.22, 1.25, 0.6)),
         (2, "невероятная", Placement(1.25, 2.4, 0.05)),
-        (3, "крайняя", Placement(2.4, 2.42, 0.01)),
+        (3, "разрезанная", Placement(2.4, 2.42, 0.01)),  # split between windows: judged in its own
     ]
 
-    words, doubtful = _judge(placed, edges={3}, letters_per_second=10.0)
+    words, doubtful = _judge(placed, split={3}, letters_per_second=10.0)
 
     assert doubtful == {1}  # placed again in a window of its own, where it is judged
-    assert [w.text for w in words] == ["первая", "строка", "сжатая", "строка", "крайняя"]
+    assert [w.text for w in words] == ["первая", "строка", "сжатая", "строка", "разрезанная"]
+
+
+def _offer(*lines: str) -> list[tuple[int, str]]:
+    return [(index, word) for index, line in enumerate(lines) for word in line.split()]
+
+
+def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -> None:
+    from pipeline.attention import Placement
+    from pipeline.readalong import _fitted
+
+    offer = _offer("один два", "три четыре", "пять шесть")
+    # Line 1 squeezed into the window's last 0.25 s (9 letters take 0.9 s at 10/s): said in the next.
+    crammed = [
+        Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (9.7, 9.85), (9.85, 9.95), (9.95, 9.96), (9.96, 10)]
+    ]
+    assert _fitted(offer, crammed, window_end=10.0, letters_per_second=10.0) == 2
+
+    # Line 1 begun in the window and cut off at its end: it goes on whole.
+    cut = [Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (8, 9), (9, 10), (10, 10), (10, 10)]]
+    cut_offer = _offer("один два", "три четыре пять шесть")
+    assert _fitted(cut_offer, cut, window_end=10.0, letters_per_second=10.0) == 2
+
+    # A line longer than the window is split where the window ends: nothing else would move on.
+    alone = _offer("один два три четыре пять шесть")
+    assert _fitted(alone, cut, window_end=10.0, letters_per_second=10.0) == 4
+
+    # Every line placed with room to spare: all kept.
+    roomy = [Placement(s, s + 1, 0.5) for s in range(6)]
+    assert _fitted(offer, roomy, window_end=10.0, letters_per_second=10.0) == 6
