@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.attention import Attention, Placement, align_tokens
+from pipeline.attention import MAX_TOKENS, Attention, Placement, align_tokens
 from pipeline.encoder import EncodedAudio, frame_count
 from pipeline.types import Line, Word
 
@@ -61,13 +61,12 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
     for index, (chunk, storage) in enumerate(zip(encoded.chunks, ready)):
         if cursor >= len(words):
             break
-        budget = chunk.duration * letters_per_second * OVERSHOOT + 20
-        offer: list[tuple[int, str]] = []
-        while cursor + len(offer) < len(words) and sum(len(w) for _, w in offer) < budget:
-            offer.append(words[cursor + len(offer)])
+        expected = chunk.duration * letters_per_second
+        offer = _offer(words, cursor, expected, expected * OVERSHOOT + 20)
         tokens = [attention.word_tokens(w) for _, w in offer]
-        while sum(map(len, tokens)) > 220 and len(offer) > 1:
-            offer, tokens = offer[:-1], tokens[:-1]
+        while sum(map(len, tokens)) > MAX_TOKENS and len(offer) > 1:
+            whole = _line_start(offer, len(offer) - 1)
+            offer, tokens = offer[: whole or len(offer) - 1], tokens[: whole or len(offer) - 1]
         found = align_tokens(
             attention.engine,
             attention.tokenizer,
@@ -80,11 +79,36 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
         last_window = index + 1 == len(encoded.chunks)
         fitted = len(found) if last_window else _fitted(offer, found, chunk.end, letters_per_second)
         placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
-        if 0 < fitted < len(offer) and offer[fitted - 1][0] == offer[fitted][0]:
-            split.add(offer[fitted][0])
         cursor += fitted
+        if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:
+            split.add(words[cursor][0])
     words_found, doubtful = _judge(placed, split, letters_per_second)
     return ReadAlong(words_found, frozenset(split | doubtful))
+
+
+def _offer(
+    words: Sequence[tuple[int, str]], cursor: int, expected: float, budget: float
+) -> list[tuple[int, str]]:
+    """The words from ``cursor`` offered to a window: ``budget`` letters, cut back to whole lines.
+
+    A line only begun by the offer would be cut off at the window's end and
+    handed on anyway; it is left out, unless that leaves less than the
+    ``expected`` letters (the window's speech would stretch the last line).
+    """
+    end, letters = cursor, 0
+    while end < len(words) and letters < budget:
+        letters += len(words[end][1])
+        end += 1
+    if end < len(words) and words[end - 1][0] == words[end][0]:
+        whole = end - 1
+        while whole > cursor and words[whole - 1][0] == words[whole][0]:
+            whole -= 1
+        if sum(len(text) for _, text in words[cursor:whole]) >= expected:
+            end = whole
+        else:
+            while end < len(words) and words[end - 1][0] == words[end][0]:
+                end += 1
+    return list(words[cursor:end])
 
 
 def _fitted(

@@ -180,6 +180,23 @@ def test_no_asr_aligns_a_trusted_transcript_and_finds_an_unspoken_line(
     assert sum(e <= 0.25 for e in errors) / len(errors) >= 0.85, errors
 
 
+@pytest.mark.slow
+def test_no_asr_times_the_whole_sample_as_well_as_the_full_pipeline(
+    engine, sample_truth, tmp_path: Path
+) -> None:
+    from pipeline.bench.metrics import score
+    from pipeline.episode import Settings, run
+    from pipeline.writers import alignment_to_dict
+    from tests.conftest import SAMPLE_AUDIO, SAMPLE_TRANSCRIPT
+
+    result = run(SAMPLE_AUDIO, SAMPLE_TRANSCRIPT, tmp_path, Settings(asr=False), engine=engine)
+
+    figures = score(sample_truth, alignment_to_dict(result.alignment))
+    # Ten read-along windows, nine hand-overs: a line squeezed into the wrong window shows here.
+    assert figures.starts_125 >= 0.95, figures
+    assert figures.unspoken_precision == 1.0 and figures.unspoken_recall == 1.0, figures
+
+
 def test_map_stopped_early_drops_the_work_not_yet_begun() -> None:
     engine = _engine(1, 2)
     begun: list[int] = []
@@ -242,3 +259,15 @@ def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -
     # Every line placed with room to spare: all kept.
     roomy = [Placement(s, s + 1, 0.5) for s in range(6)]
     assert _fitted(offer, roomy, window_end=10.0, letters_per_second=10.0) == 6
+
+
+def test_a_window_is_offered_whole_lines_unless_that_falls_short_of_its_speech() -> None:
+    from pipeline.readalong import _offer
+
+    words = [(0, "аа"), (0, "бб"), (1, "вв"), (1, "гг"), (1, "дд"), (2, "ее")]
+    # 6 letters reach into line 1: it is left out, line 0 (4 letters) holds the 3 expected.
+    assert _offer(words, 0, expected=3, budget=6) == words[:2]
+    # Left out, line 1 would leave line 0 short of the 5 letters expected: the offer takes it whole.
+    assert _offer(words, 0, expected=5, budget=6) == words[:5]
+    # From the cursor on, and never past the text.
+    assert _offer(words, 2, expected=100, budget=100) == words[2:]
