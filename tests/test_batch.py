@@ -137,9 +137,17 @@ def test_batch_is_incremental_and_isolates_a_broken_episode(
 
 # `subpipe` with the code identity pinned: the three runs must be judged by the same code
 # even when the source is edited while the test runs (an edit legitimately redoes episodes).
+# The test signals the batch as soon as it sees an episode done. Each episode starts a second
+# late, so the next cannot finish in the moment between the look and the signal: the clips take
+# about a second each, and a clean-clone run once saw two done where the signal meant one.
 _PINNED_CLI = (
-    "import sys, pipeline.batch_plan as plan\n"
+    "import sys, time, pipeline.batch_plan as plan, pipeline.episode as episode\n"
     "plan.code_digest = lambda: 'pinned'\n"
+    "_run = episode.run\n"
+    "def _paced(*args, **kwargs):\n"
+    "    time.sleep(1.0)\n"
+    "    return _run(*args, **kwargs)\n"
+    "episode.run = _paced\n"
     "from pipeline.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
