@@ -30,7 +30,7 @@ CRAMMED_SHARE = 0.5  # a line given less than this share of the time its letters
 TAIL = 1.0  # seconds: a line ending this close to a window's end may have been crammed there
 # The encoder hears the speech this much faster (fewer frames, less of its cost). On the bench
 # episodes 1.5-1.75 timed lines as well as 1.0 did; 2.0 and faster lost unspoken lines in noise.
-# 1.75 took 3 of the 58-min episode's 1075 lines (names, short lines) for unspoken, 1.5 none.
+# 1.75 takes 2 of the 58-min episode's 1075 lines (names, short lines) for unspoken.
 READ_ALONG_SQUEEZE = 1.75
 
 
@@ -100,9 +100,7 @@ def _offer(
         letters += len(words[end][1])
         end += 1
     if end < len(words) and words[end - 1][0] == words[end][0]:
-        whole = end - 1
-        while whole > cursor and words[whole - 1][0] == words[whole][0]:
-            whole -= 1
+        whole = max(cursor, _line_start(words, end - 1))
         if sum(len(text) for _, text in words[cursor:whole]) >= expected:
             end = whole
         else:
@@ -139,9 +137,9 @@ def _fitted(
     return count
 
 
-def _line_start(offer: Sequence[tuple[int, str]], word: int) -> int:
-    """Index in the offer of the first word of ``word``'s line."""
-    while word > 0 and offer[word - 1][0] == offer[word][0]:
+def _line_start(words: Sequence[tuple[int, str]], word: int) -> int:
+    """Index of the first word of ``word``'s line in ``words`` (line, text) pairs."""
+    while word > 0 and words[word - 1][0] == words[word][0]:
         word -= 1
     return word
 
