@@ -197,6 +197,34 @@ def test_no_asr_times_the_whole_sample_as_well_as_the_full_pipeline(
     assert figures.unspoken_precision == 1.0 and figures.unspoken_recall == 1.0, figures
 
 
+@pytest.mark.slow
+def test_no_asr_times_a_paragraph_longer_than_a_window(engine, sample_truth, tmp_path: Path) -> None:
+    from pipeline.episode import Settings, run
+    from pipeline.transcript import compose
+    from pipeline.types import Line
+    from tests.conftest import SAMPLE_AUDIO
+
+    truth = [line for line in sample_truth["lines"] if line["ru"]]
+    first, last = 2, 13  # twelve lines said over 40 s: one paragraph, two read-along windows and more
+    assert all(line["spoken"] for line in truth[first : last + 1])
+    paragraph = Line(first, " ".join(line["ru"] for line in truth[first : last + 1]), "A paragraph.")
+    lines = [Line(k, line["ru"], line["en"]) for k, line in enumerate(truth[:first])]
+    lines += [paragraph] + [
+        Line(first + 1 + k, line["ru"], line["en"]) for k, line in enumerate(truth[last + 1 :])
+    ]
+    transcript = tmp_path / "paragraph.ru-en.txt"
+    transcript.write_text(compose(lines), encoding="utf-8")
+
+    result = run(SAMPLE_AUDIO, transcript, tmp_path / "out", Settings(asr=False), engine=engine)
+
+    timed = result.alignment.lines[first]
+    assert timed.line.ru == paragraph.ru and timed.start is not None and timed.end is not None
+    assert abs(timed.start - truth[first]["start"]) <= 0.25, timed.start
+    assert abs(timed.end - truth[last]["end"]) <= 0.25, timed.end  # not cut to a 30 s window
+    after = result.alignment.lines[first + 1]
+    assert after.start is not None and abs(after.start - truth[last + 1]["start"]) <= 0.25
+
+
 def test_map_stopped_early_drops_the_work_not_yet_begun() -> None:
     engine = _engine(1, 2)
     begun: list[int] = []
@@ -223,13 +251,12 @@ def test_read_along_drops_unlikely_lines_and_doubts_crammed_ones() -> None:
         (1, "сжатая", Placement(1.2, 1.22, 0.6)),  # 12 letters in 0.05 s: no speech of its own
         (1, "строка", Placement(1.22, 1.25, 0.6)),
         (2, "невероятная", Placement(1.25, 2.4, 0.05)),
-        (3, "разрезанная", Placement(2.4, 2.42, 0.01)),  # split between windows: judged in its own
     ]
 
-    words, doubtful = _judge(placed, split={3}, letters_per_second=10.0)
+    words, doubtful = _judge(placed, letters_per_second=10.0)
 
     assert doubtful == {1}  # placed again in a window of its own, where it is judged
-    assert [w.text for w in words] == ["первая", "строка", "сжатая", "строка", "разрезанная"]
+    assert [w.text for w in words] == ["первая", "строка", "сжатая", "строка"]
 
 
 def _offer(*lines: str) -> list[tuple[int, str]]:
@@ -240,34 +267,39 @@ def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -
     from pipeline.attention import Placement
     from pipeline.readalong import _fitted
 
+    # A 10 s window at 10 letters/s; line 9 stands for a paragraph.
+    window = {"window_end": 10.0, "letters_per_second": 10.0, "paragraph": lambda line: line == 9}
     offer = _offer("один два", "три четыре", "пять шесть")
     # Line 1 squeezed into the window's last 0.25 s (9 letters take 0.9 s at 10/s): said in the next.
     crammed = [
         Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (9.7, 9.85), (9.85, 9.95), (9.95, 9.96), (9.96, 10)]
     ]
-    assert _fitted(offer, crammed, window_end=10.0, letters_per_second=10.0) == 2
+    assert _fitted(offer, crammed, **window) == 2
 
     # Line 1 begun in the window and cut off at its end: it goes on whole.
     cut = [Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (8, 9), (9, 10), (10, 10), (10, 10)]]
-    cut_offer = _offer("один два", "три четыре пять шесть")
-    assert _fitted(cut_offer, cut, window_end=10.0, letters_per_second=10.0) == 2
+    assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **window) == 2
 
-    # A line longer than the window is split where the window ends: nothing else would move on.
-    alone = _offer("один два три четыре пять шесть")
-    assert _fitted(alone, cut, window_end=10.0, letters_per_second=10.0) == 4
+    # A paragraph begun in the window is split where the window ends, as is a window's only line.
+    paragraph = [(0, "один"), (0, "два")] + [(9, w) for w in ["три", "четыре", "пять", "шесть"]]
+    assert _fitted(paragraph, cut, **window) == 4
+    assert _fitted(_offer("один два три четыре пять шесть"), cut, **window) == 4
 
     # Every line placed with room to spare: all kept.
     roomy = [Placement(s, s + 1, 0.5) for s in range(6)]
-    assert _fitted(offer, roomy, window_end=10.0, letters_per_second=10.0) == 6
+    assert _fitted(offer, roomy, **window) == 6
 
 
 def test_a_window_is_offered_whole_lines_unless_that_falls_short_of_its_speech() -> None:
-    from pipeline.readalong import _offer
+    from pipeline.readalong import _offer as offer_to
 
     words = [(0, "аа"), (0, "бб"), (1, "вв"), (1, "гг"), (1, "дд"), (2, "ее")]
+    short = {"paragraph": lambda line: False}
     # 6 letters reach into line 1: it is left out, line 0 (4 letters) holds the 3 expected.
-    assert _offer(words, 0, expected=3, budget=6) == words[:2]
+    assert offer_to(words, 0, expected=3, budget=6, **short) == words[:2]
     # Left out, line 1 would leave line 0 short of the 5 letters expected: the offer takes it whole.
-    assert _offer(words, 0, expected=5, budget=6) == words[:5]
+    assert offer_to(words, 0, expected=5, budget=6, **short) == words[:5]
+    # A paragraph is offered as far as the budget goes.
+    assert offer_to(words, 0, expected=5, budget=6, paragraph=lambda line: line == 1) == words[:3]
     # From the cursor on, and never past the text.
-    assert _offer(words, 2, expected=100, budget=100) == words[2:]
+    assert offer_to(words, 2, expected=100, budget=100, **short) == words[2:]
