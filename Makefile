@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 model: $(MODEL)/.verified
 
 $(MODEL)/.verified: $(VENV)/.installed
-	$(PY) -m pipeline.model build $(MODEL)
+	$(PY) -m pipeline.whisper.model build $(MODEL)
 
 demo: setup
 	$(VENV)/bin/subpipe run $(SAMPLE).ogg $(SAMPLE).ru-en.txt --out $(OUT)
@@ -43,8 +43,8 @@ test: setup browser festival
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check pipeline tests
-	$(VENV)/bin/ruff format --check pipeline tests
+	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/ruff format --check pipeline tests bench
 
 # Headless Chromium for the page tests (Debian's package; Playwright drives it).
 browser:
@@ -58,18 +58,18 @@ festival:
 
 # Regenerates the committed sample (needs Festival); nobody needs this to run the demo.
 sample: setup festival
-	$(PY) -m pipeline.bench.synth sample ../shared/seed/digital-rights-2021.ru-en.txt audio_samples
+	$(PY) -m bench.synth sample ../shared/seed/digital-rights-2021.ru-en.txt audio_samples
 
 bench-align: setup festival
-	$(PY) -m pipeline.bench.align --no-asr
+	$(PY) -m bench.align --no-asr
 
 # Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
 bench: setup festival
-	$(PY) -m pipeline.bench.throughput $(BENCH_ARGS)
+	$(PY) -m bench.throughput $(BENCH_ARGS)
 
 # QA findings against the known edits of the synthetic mismatched episode (built if missing).
 bench-qa: setup festival
-	$(PY) -m pipeline.bench.qa
+	$(PY) -m bench.qa
 
 clean:
 	rm -rf $(OUT) .cache .pytest_cache

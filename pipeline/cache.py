@@ -25,13 +25,51 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def source_digest(*modules: str) -> str:
-    """Digest of the named ``pipeline`` modules' source, so a code change invalidates their results."""
-    root = Path(__file__).resolve().parent
+def code_version(*modules: str) -> str:
+    """Digest of the source of ``modules`` and of every ``pipeline`` module they import, transitively.
+
+    A stage's cached results are valid for the code that made them; following
+    the imports means no module a stage depends on can be left out of its key.
+    """
     digest = hashlib.sha256()
-    for name in modules:
-        digest.update((root / f"{name.replace('.', '/')}.py").read_bytes())
+    for path in sorted(_closure(modules)):
+        digest.update(str(path.relative_to(_ROOT.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+_ROOT = Path(__file__).resolve().parent
+
+
+def _source(module: str) -> Path | None:
+    base = _ROOT.parent / module.replace(".", "/")
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _closure(modules: tuple[str, ...]) -> set[Path]:
+    import ast
+
+    seen: set[Path] = set()
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        # a module's parent packages run first (their __init__ is part of its code)
+        for k in range(2, len(parts)):
+            todo.append(".".join(parts[:k]))
+        path = _source(name)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline"):
+                todo.append(node.module)
+                todo.extend(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names if alias.name.startswith("pipeline"))
+    return seen
 
 
 def make_key(*parts: object) -> str:

@@ -150,7 +150,7 @@ def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from pipeline import lint, profiles
+    from pipeline.subtitles import lint, profiles
 
     profile = profiles.load(args.profile)
     broken = False
@@ -186,7 +186,7 @@ def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
 
 def _batch(args: argparse.Namespace) -> int:
     from pipeline import batch
-    from pipeline.batch_progress import BarsView
+    from pipeline.batch.progress import BarsView
 
     settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)

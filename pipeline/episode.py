@@ -14,38 +14,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import asr, audio, chunks, profiles, qa, transcript
+from pipeline import audio, qa, transcript
 from pipeline.align import align
-from pipeline.attention import Attention
-from pipeline.audio import envelope
-from pipeline.cache import StageCache, file_digest, make_key, source_digest
-from pipeline.cues import Violation, build_cues, check_cues
-from pipeline.encoder import EncodedAudio
+from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
+from pipeline.align.timing import tighten
+from pipeline.audio import chunks, envelope
+from pipeline.cache import StageCache, code_version, file_digest, make_key
 from pipeline.errors import AudioError
-from pipeline.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
-from pipeline.timing import tighten
+from pipeline.subtitles import profiles
+from pipeline.subtitles.cues import Violation, build_cues, check_cues
+from pipeline.subtitles.formats import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 from pipeline.types import Alignment, Cue, LineStatus, Word
-from pipeline.writers import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
+from pipeline.whisper import asr
+from pipeline.whisper.attention import Attention
+from pipeline.whisper.encoder import EncodedAudio
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
 
 # A stage's cached results are valid for the code that made them.
-ASR_VERSION = source_digest("asr", "audio", "chunks", "encoder", "engine", "attention", "timing")
-ALIGN_VERSION = source_digest(
-    "align",
-    "evidence",
-    "timing",
-    "attention",
-    "matching",
-    "normalize",
-    "audio",
-    "transcript",
-    "chunks",
-    "encoder",
-    "windows",
-    "readalong",
-    "placement",
-)
+ASR_VERSION = code_version("pipeline.whisper.asr", "pipeline.audio", "pipeline.align.timing")
+ALIGN_VERSION = code_version("pipeline.align", "pipeline.transcript", "pipeline.audio")
 
 
 @dataclass(frozen=True)

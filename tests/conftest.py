@@ -29,8 +29,8 @@ def sample_samples() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def engine():
-    from pipeline import asr
+    from pipeline.whisper import asr
 
     # SUBPIPE_TEST_DEVICE=auto runs the engine tests on a GPU where there is one
-    # (pipeline/bench/gpu_check.sh tests); the CLI tests use --device auto anyway.
+    # (bench/gpu_check.sh tests); the CLI tests use --device auto anyway.
     return asr.load(None, device=os.environ.get("SUBPIPE_TEST_DEVICE", "cpu"))

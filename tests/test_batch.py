@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import srt
 
-from pipeline import asr, audio
-from pipeline.batch_inputs import find_episodes
-from pipeline.batch_state import Fingerprint, fingerprint, locked
+from pipeline import audio
+from pipeline.batch.inputs import find_episodes
+from pipeline.batch.state import Fingerprint, fingerprint, locked
 from pipeline.cli import main
 from pipeline.transcript import compose, read
+from pipeline.whisper import asr
 from tests.clips import cut_clip
 from tests.conftest import ROOT
 
@@ -141,7 +142,7 @@ def test_batch_is_incremental_and_isolates_a_broken_episode(
 # late, so the next cannot finish in the moment between the look and the signal: the clips take
 # about a second each, and a clean-clone run once saw two done where the signal meant one.
 _PINNED_CLI = (
-    "import sys, time, pipeline.batch_plan as plan, pipeline.episode as episode\n"
+    "import sys, time, pipeline.batch.plan as plan, pipeline.episode as episode\n"
     "plan.code_digest = lambda: 'pinned'\n"
     "_run = episode.run\n"
     "def _paced(*args, **kwargs):\n"

@@ -20,9 +20,9 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.cues import build_cues
+from pipeline.subtitles.cues import build_cues
+from pipeline.subtitles.formats import compose_karaoke, compose_vtt
 from pipeline.types import AlignedLine, Cue, Line, LineStatus, Word
-from pipeline.writers import compose_karaoke, compose_vtt
 from tests.browser import ARTIFACTS, browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow

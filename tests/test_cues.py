@@ -4,10 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.cues import DEFAULT, Profile, break_rows, build_cues, check_cues
-from pipeline.profiles import load as load_profile
+from pipeline.subtitles.cues import DEFAULT, Profile, break_rows, build_cues, check_cues
+from pipeline.subtitles.formats import compose_srt, compose_vtt, parse_srt, parse_vtt
+from pipeline.subtitles.profiles import load as load_profile
 from pipeline.types import AlignedLine, Cue, Line, LineStatus, Word
-from pipeline.writers import compose_srt, compose_vtt, parse_srt, parse_vtt
 
 SEED_RU = "всем привет это завершающий эпизод нашего сезона как вы помните мы говорили о правах человека в"
 SEED_EN = (

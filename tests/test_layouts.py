@@ -8,9 +8,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.subtitles.formats import compose_ass, compose_karaoke, compose_vtt, parse_vtt
+from pipeline.subtitles.formats.ass import EN_SIZE, MARGIN_V
 from pipeline.types import Cue, Word
-from pipeline.writers import compose_ass, compose_karaoke, compose_vtt, parse_vtt
-from pipeline.writers.ass import EN_SIZE, MARGIN_V
 
 WORDS = (
     Word("Всем", 1.0, 1.3),

@@ -8,10 +8,10 @@ import pytest
 
 from pipeline.cli import EXIT_VIOLATIONS, main
 from pipeline.errors import SubtitleError
-from pipeline.lint import check_cues, lint
-from pipeline.profiles import load as load_profile
+from pipeline.subtitles.formats import compose_srt, compose_vtt, read_subtitles
+from pipeline.subtitles.lint import check_cues, lint
+from pipeline.subtitles.profiles import load as load_profile
 from pipeline.types import Cue
-from pipeline.writers import compose_srt, compose_vtt, read_subtitles
 
 CLEAN = [
     Cue(

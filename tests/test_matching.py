@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.matching import _chain, _runs, match_tokens
+from pipeline.align.matching import _chain, _runs, match_tokens
 
 tokens = st.lists(st.sampled_from(["а", "бы", "вот", "где", "дом", "ещё"]), max_size=40)
 
@@ -64,9 +64,9 @@ def test_a_passage_read_twice_is_matched_to_each_hearing_in_turn() -> None:
 def test_an_episode_whose_audio_repeats_aligns_both_readings(
     tmp_path: Path, sample_samples, sample_truth
 ) -> None:
+    from bench.synth import encode_audio
     from pipeline import transcript
     from pipeline.audio import decode, duration
-    from pipeline.bench.synth import encode_audio
     from pipeline.cli import main
     from tests.clips import cut_clip
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cues import build_cues, check_cues
 from pipeline.episode import Result
 from pipeline.qa import write_reports
+from pipeline.subtitles.cues import build_cues, check_cues
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Word
 from tests.browser import ARTIFACTS, browser  # noqa: F401
 

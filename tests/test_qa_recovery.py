@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.qa import recovery
 from pipeline.audio import SAMPLE_RATE
-from pipeline.bench.qa import recovery
 from pipeline.cli import main
 from pipeline.qa.findings import Kind
 from pipeline.transcript import compose
@@ -39,7 +39,7 @@ EDGE = 0.05  # the truth times are tight around the speech
 
 
 def build_episode(samples: np.ndarray, sample_truth: dict, folder: Path) -> tuple[Path, Path, dict]:
-    """Audio, transcript and a truth in the shape :mod:`pipeline.bench.synth` writes."""
+    """Audio, transcript and a truth in the shape :mod:`bench.synth` writes."""
     source = {ln["index"]: ln for ln in sample_truth["lines"]}
     pieces: list[np.ndarray] = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)]
     cursor = 0.5

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.cues import Violation
+from pipeline.batch.qa_index import write_batch_summary
 from pipeline.qa import build
 from pipeline.qa.attribution import attribute
-from pipeline.qa.batch import write_batch_summary
 from pipeline.qa.clips import encode_opus, make_clips
 from pipeline.qa.findings import Kind
 from pipeline.qa.report_text import to_json
 from pipeline.qa.scores import Segment, cer, score, wer
+from pipeline.subtitles.cues import Violation
 from pipeline.types import AlignedLine, Alignment, Cue, Line, LineStatus, Word
 
 

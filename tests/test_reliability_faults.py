@@ -29,7 +29,7 @@ from pipeline.cli import main
 from pipeline.episode import run
 from pipeline.errors import OutputError
 from pipeline.fileio import atomic_write_text, output_lock, staged
-from pipeline.model import DEFAULT_MODEL_DIR
+from pipeline.whisper.model import DEFAULT_MODEL_DIR
 from tests.clips import cut_clip
 from tests.conftest import ROOT
 
@@ -61,7 +61,7 @@ def episode(tmp_path: Path, template: Path) -> Path:
 
 def _share(engine: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let `subpipe run` (in this process) use the session's loaded model instead of loading its own."""
-    monkeypatch.setattr("pipeline.asr.load", lambda *args, **kwargs: engine)
+    monkeypatch.setattr("pipeline.whisper.asr.load", lambda *args, **kwargs: engine)
 
 
 def _args(episode: Path, *extra: str) -> list[str]:
@@ -187,7 +187,7 @@ def _interrupt_in(stage: str, monkeypatch: pytest.MonkeyPatch, out: Path) -> Non
     targets = {
         "parse": "pipeline.transcript.read",
         "decode": "pipeline.audio.decode",
-        "transcribe": "pipeline.asr.transcribe",
+        "transcribe": "pipeline.whisper.asr.transcribe",
         "align": "pipeline.episode.align",
         "qa": "pipeline.qa.write_reports",
     }
@@ -370,7 +370,7 @@ def test_missing_or_damaged_model_says_how_to_rebuild_it(
         ([], f"{no_bundle}: default model is missing; run `make model` to rebuild it"),
     ]
     for extra, message in cases:
-        monkeypatch.setattr("pipeline.model.DEFAULT_MODEL_DIR", no_bundle)
+        monkeypatch.setattr("pipeline.whisper.model.DEFAULT_MODEL_DIR", no_bundle)
         code, err = _cli(capsys, *_args(episode, "--no-cache", *extra))
         assert code == 6
         assert len(err.splitlines()) == 1 and err.startswith(f"subpipe: error: {message}")
@@ -479,7 +479,7 @@ def test_a_killed_runs_encoding_folder_is_removed_and_a_live_ones_kept(tmp_path:
 
     import numpy as np
 
-    from pipeline.encoder import EncodedAudio
+    from pipeline.whisper.encoder import EncodedAudio
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)

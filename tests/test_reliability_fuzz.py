@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from pipeline import transcript
 from pipeline.errors import SubtitleError, TranscriptError
+from pipeline.subtitles.formats import compose_srt, compose_vtt, parse_srt, parse_vtt, read_subtitles
 from pipeline.transcript import decode, parse
 from pipeline.types import Cue
-from pipeline.writers import compose_srt, compose_vtt, parse_srt, parse_vtt, read_subtitles
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

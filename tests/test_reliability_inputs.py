@@ -22,7 +22,7 @@ from pipeline import transcript
 from pipeline.cli import main
 from pipeline.episode import Result, run
 from pipeline.errors import TranscriptError
-from pipeline.profiles import load as load_profile
+from pipeline.subtitles.profiles import load as load_profile
 from pipeline.transcript import compose
 from pipeline.types import Line, LineStatus
 from tests.clips import cut_clip, write_wav
@@ -35,7 +35,7 @@ SPOKEN_TOLERANCE = 0.25  # seconds, as the end-to-end test
 @pytest.fixture
 def shared_model(monkeypatch: pytest.MonkeyPatch, engine) -> None:
     """Let `subpipe run` (in this process) use the session's loaded model instead of loading its own."""
-    monkeypatch.setattr("pipeline.asr.load", lambda *args, **kwargs: engine)
+    monkeypatch.setattr("pipeline.whisper.asr.load", lambda *args, **kwargs: engine)
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:

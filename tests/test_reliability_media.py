@@ -281,7 +281,7 @@ def test_telephone_audio_is_resampled(tmp_path: Path, speech: np.ndarray) -> Non
 def test_audio_over_the_limit_is_refused_before_decoding(
     tmp_path: Path, speech: np.ndarray, monkeypatch
 ) -> None:
-    monkeypatch.setattr(audio, "MAX_SECONDS", 5)
+    monkeypatch.setattr(audio.decoder, "MAX_SECONDS", 5)
     with pytest.raises(AudioError, match="split it into parts") as declared:
         decode(encode(tmp_path / "long.flac", speech, codec="flac"))  # the header gives the length
     with pytest.raises(AudioError, match="lasts over") as streamed:

@@ -8,9 +8,9 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.episode import Settings, run
-from pipeline.lint import lint
-from pipeline.profiles import load as load_profile
-from pipeline.writers import parse_vtt, read_subtitles
+from pipeline.subtitles.formats import parse_vtt, read_subtitles
+from pipeline.subtitles.lint import lint
+from pipeline.subtitles.profiles import load as load_profile
 from tests.clips import cut_clip
 from tests.conftest import SAMPLE_AUDIO, SAMPLE_TRANSCRIPT
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.bench import festival, synth
-from pipeline.bench.synth import (
+from bench import festival, synth
+from bench.synth import (
     SAMPLE_RATE,
     FestToken,
     LineAudio,

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.engine import Engine
-from pipeline.evidence import reference_words, weigh, words_by_line
-from pipeline.placement import from_anchors
+from pipeline.align.evidence import reference_words, weigh, words_by_line
+from pipeline.align.placement import from_anchors
 from pipeline.types import Line, Word
+from pipeline.whisper.engine import Engine
 
 
 def _engine(batch_size: int, workers: int) -> Engine:
@@ -118,7 +118,7 @@ def test_line_heard_only_in_part_is_left_to_the_attention_pass() -> None:
 def test_squeezed_frames_are_the_same_speech_sampled_faster(
     frames: int, squeeze: float, slope: float, level: float
 ) -> None:
-    from pipeline.encoder import frame_count, squeeze_time
+    from pipeline.whisper.encoder import frame_count, squeeze_time
 
     # A level that changes linearly in time stays linear, read at the squeezed times.
     times = np.arange(frames, dtype=np.float32)
@@ -136,7 +136,7 @@ def test_squeezed_frames_are_the_same_speech_sampled_faster(
 
 
 def test_no_squeeze_leaves_the_frames_alone() -> None:
-    from pipeline.encoder import squeeze_time
+    from pipeline.whisper.encoder import squeeze_time
 
     mel = np.random.default_rng(1).normal(size=(80, 123)).astype(np.float32)
     assert squeeze_time(mel, 1.0) is mel
@@ -145,7 +145,7 @@ def test_no_squeeze_leaves_the_frames_alone() -> None:
 
 @pytest.mark.slow
 def test_unpadded_encoding_is_as_long_as_its_audio(engine) -> None:
-    from pipeline.encoder import encode_audio
+    from pipeline.whisper.encoder import encode_audio
 
     piece = np.zeros(5 * 16000, dtype=np.float32)
     unpadded = np.asarray(encode_audio(engine, [piece], pad=False)).shape
@@ -184,9 +184,9 @@ def test_no_asr_aligns_a_trusted_transcript_and_finds_an_unspoken_line(
 def test_no_asr_times_the_whole_sample_as_well_as_the_full_pipeline(
     engine, sample_truth, tmp_path: Path
 ) -> None:
-    from pipeline.bench.metrics import score
+    from bench.metrics import score
     from pipeline.episode import Settings, run
-    from pipeline.writers import alignment_to_dict
+    from pipeline.subtitles.formats import alignment_to_dict
     from tests.conftest import SAMPLE_AUDIO, SAMPLE_TRANSCRIPT
 
     result = run(SAMPLE_AUDIO, SAMPLE_TRANSCRIPT, tmp_path, Settings(asr=False), engine=engine)
@@ -242,8 +242,8 @@ def test_map_stopped_early_drops_the_work_not_yet_begun() -> None:
 
 
 def test_read_along_drops_unlikely_lines_and_doubts_crammed_ones() -> None:
-    from pipeline.attention import Placement
-    from pipeline.readalong import _judge
+    from pipeline.align.readalong import _judge
+    from pipeline.whisper.attention import Placement
 
     placed = [
         (0, "первая", Placement(0.0, 0.6, 0.9)),
@@ -264,8 +264,8 @@ def _offer(*lines: str) -> list[tuple[int, str]]:
 
 
 def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -> None:
-    from pipeline.attention import Placement
-    from pipeline.readalong import _fitted
+    from pipeline.align.readalong import _fitted
+    from pipeline.whisper.attention import Placement
 
     # A 10 s window at 10 letters/s; line 9 stands for a paragraph.
     window = {"window_end": 10.0, "letters_per_second": 10.0, "paragraph": lambda line: line == 9}
@@ -291,7 +291,7 @@ def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -
 
 
 def test_a_window_is_offered_whole_lines_unless_that_falls_short_of_its_speech() -> None:
-    from pipeline.readalong import _offer as offer_to
+    from pipeline.align.readalong import _offer as offer_to
 
     words = [(0, "аа"), (0, "бб"), (1, "вв"), (1, "гг"), (1, "дд"), (2, "ее")]
     short = {"paragraph": lambda line: False}

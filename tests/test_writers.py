@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import SubtitleError
-from pipeline.types import AlignedLine, Alignment, Cue, Line, LineStatus, Span, Word
-from pipeline.writers import (
+from pipeline.subtitles.formats import (
     alignment_from_dict,
     alignment_to_dict,
     compose_srt,
@@ -21,6 +20,7 @@ from pipeline.writers import (
     parse_vtt,
     write_outputs,
 )
+from pipeline.types import AlignedLine, Alignment, Cue, Line, LineStatus, Span, Word
 
 CUES = [
     Cue(

@@ -10,7 +10,7 @@ Data flow, after the aligner and the cue builder have run:
    ``<stem>.qa.json``, ``<stem>.qa.md`` and the self-contained ``<stem>.qa.html``
    (timeline from :mod:`~pipeline.qa.timeline`, clips from :mod:`~pipeline.qa.clips`).
 
-:mod:`~pipeline.qa.batch` writes the summary of a batch of episodes.
+:mod:`~pipeline.batch.qa_index` writes the summary of a batch of episodes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def write_reports(out_dir: Path, stem: str, result: Result, samples: np.ndarray)
     """Build the report from a run's results and write its three files atomically.
 
     Rule violations come from ``result.violations`` when the run computed
-    them, otherwise from :func:`pipeline.cues.check_cues` on its cues.
+    them, otherwise from :func:`pipeline.subtitles.cues.check_cues` on its cues.
     """
     violations = getattr(result, "violations", None)
     report = build(result.alignment, result.asr_words, result.cues, violations)

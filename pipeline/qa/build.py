@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.cues import Violation, check_cues
 from pipeline.qa.attribution import Heard, attribute, median_pace
 from pipeline.qa.findings import Evidence, Finding, find_all
 from pipeline.qa.scores import Scores, Segment, score
+from pipeline.subtitles.cues import Violation, check_cues
 from pipeline.types import Alignment, Cue, LineStatus, Word
 
 

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 
-from pipeline.cues import Violation
 from pipeline.qa.attribution import Heard
 from pipeline.qa.diff import Op, edit_regions, similarity
 from pipeline.qa.fmt import clock
 from pipeline.qa.scores import SegmentScore
+from pipeline.subtitles.cues import Violation
 from pipeline.types import AlignedLine, Cue, LineStatus, Word
 
 

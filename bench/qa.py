@@ -1,0 +1,156 @@
+"""How well the QA findings recover known edits: ``make bench-qa``.
+
+Runs the whole pipeline on the synthetic "mismatched" episode (lines left
+unsaid, unscripted speech inserted, words changed between what is said and
+what is written; see :func:`bench.synth.scenario_mismatched`) and
+scores its ``qa.json`` against the episode's truth:
+
+* unspoken lines: precision and recall of ``unspoken`` findings;
+* unscripted speech: a true stretch is recovered when an ``unscripted`` finding
+  (or a ``missing_russian`` one, for Russian said where only English is
+  written) overlaps it; precision is over ``unscripted`` findings;
+* changed words: recall among the top-ranked ``transcript_error`` findings,
+  the first ``2 N`` for ``N`` changed words (``recall@N`` is printed too); a
+  finding catches a change when it is on that line and names the written word
+  or covers the time the other word was said.
+
+Usage: ``python -m bench.qa [--episode DIR] [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.normalize import normalize_text
+
+OVERLAP = 0.1  # seconds two stretches must share to be the same event
+
+
+@dataclass(frozen=True)
+class Recovery:
+    unspoken_precision: float
+    unspoken_recall: float
+    unscripted_precision: float
+    unscripted_recall: float
+    changed_recall: float  # among the top 2N transcript-error findings
+    changed_recall_at_n: float  # among the top N
+    counts: dict[str, int]
+
+    def passes(self) -> bool:
+        return (
+            min(self.unspoken_precision, self.unspoken_recall) >= 0.9
+            and min(self.unscripted_precision, self.unscripted_recall) >= 0.9
+            and self.changed_recall >= 0.8
+        )
+
+    def lines(self) -> list[str]:
+        c = self.counts
+        unspoken = f"precision {self.unspoken_precision:.2f}  recall {self.unspoken_recall:.2f}"
+        unscripted = f"precision {self.unscripted_precision:.2f}  recall {self.unscripted_recall:.2f}"
+        return [
+            f"unspoken lines     {unspoken}  ({c['unspoken_found']} found, {c['unspoken_true']} true)",
+            f"unscripted speech  {unscripted}  ({c['unscripted_found']} found, {c['unscripted_true']} true)",
+            f"changed words      recall@2N {self.changed_recall:.2f}  recall@N {self.changed_recall_at_n:.2f}"
+            f"  (N = {c['changed_true']}, {c['transcript_errors']} transcript-error findings)",
+        ]
+
+
+def recovery(truth: dict[str, Any], qa: dict[str, Any]) -> Recovery:
+    """Score a ``qa.json`` against a synthesis truth (the shape :mod:`bench.synth` writes)."""
+    findings = qa["findings"]
+    of = {kind: [f for f in findings if f["kind"] == kind] for kind in {f["kind"] for f in findings}}
+    actual_unspoken = {ln["index"] for ln in truth["lines"] if not ln["spoken"] and ln["ru"]}
+    found_unspoken = {f["line"] for f in of.get("unspoken", [])}
+    unscripted = of.get("unscripted", [])
+    covering = unscripted + [f for f in of.get("missing_russian", []) if f["heard"]]
+    stretches = truth["unscripted"]
+    changed = truth["changed_words"]
+    errors = of.get("transcript_error", [])
+    return Recovery(
+        unspoken_precision=_share(found_unspoken & actual_unspoken, found_unspoken),
+        unspoken_recall=_share(found_unspoken & actual_unspoken, actual_unspoken),
+        unscripted_precision=_ratio(sum(_overlaps_any(f, stretches) for f in unscripted), unscripted),
+        unscripted_recall=_ratio(sum(_overlaps_any(s, covering) for s in stretches), stretches),
+        changed_recall=_ratio(sum(_caught(c, errors[: 2 * len(changed)], truth) for c in changed), changed),
+        changed_recall_at_n=_ratio(sum(_caught(c, errors[: len(changed)], truth) for c in changed), changed),
+        counts={
+            "unspoken_found": len(found_unspoken),
+            "unspoken_true": len(actual_unspoken),
+            "unscripted_found": len(unscripted),
+            "unscripted_true": len(stretches),
+            "changed_true": len(changed),
+            "transcript_errors": len(errors),
+        },
+    )
+
+
+def _share(hits: set[int], of: set[int]) -> float:
+    return len(hits) / len(of) if of else 1.0
+
+
+def _ratio(hits: int, of: Sequence[object]) -> float:
+    return hits / len(of) if of else 1.0
+
+
+def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return min(a["end"], b["end"]) - max(a["start"], b["start"]) >= OVERLAP
+
+
+def _overlaps_any(a: dict[str, Any], others: Sequence[dict[str, Any]]) -> bool:
+    return any(_overlaps(a, b) for b in others)
+
+
+def _caught(change: dict[str, Any], findings: Sequence[dict[str, Any]], truth: dict[str, Any]) -> bool:
+    """A finding on the changed word's line that names the word or covers the time it was said."""
+    written = normalize_text(change["written"])
+    words = truth["lines"][change["line"]].get("words") or []
+    said = words[change["position"]] if change["position"] < len(words) else {}
+    for f in findings:
+        if f["line"] != change["line"]:
+            continue
+        if all(t in normalize_text(f["reference"]) for t in written):
+            return True
+        if said.get("start") is not None and min(f["end"], said["end"]) > max(f["start"], said["start"]):
+            return True
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from bench import synth
+    from pipeline.cache import StageCache
+    from pipeline.episode import run
+
+    parser = argparse.ArgumentParser(prog="python -m bench.qa", description=__doc__.split("\n")[0])
+    parser.add_argument("--episode", type=Path, default=synth.BENCH_ROOT / "mismatched")
+    parser.add_argument("--out", type=Path, default=synth.BENCH_ROOT / "qa")
+    args = parser.parse_args(argv)
+    audio = args.episode / "episode.flac"
+    if not audio.exists():
+        synth.scenario_mismatched(synth.REPO_ROOT / "audio_samples" / "digital-rights-2021.ru-en.txt")
+    truth = json.loads((args.episode / "episode.truth.json").read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    result = run(audio, args.episode / "episode.ru-en.txt", args.out, cache=StageCache(args.out / ".cache"))
+    qa = json.loads((args.out / "episode.qa.json").read_text(encoding="utf-8"))
+    figures = recovery(truth, qa)
+    html = args.out / "episode.qa.html"
+    print(
+        f"{audio} ({truth['duration']:.0f} s, {len(truth['lines'])} lines): "
+        f"WER {qa['wer']:.3f}, CER {qa['cer']:.3f}, {len(qa['findings'])} findings "
+        f"in {time.perf_counter() - started:.0f} s (QA stage {result.stage_seconds.get('qa', 0.0):.1f} s); "
+        f"{html} is {html.stat().st_size / 1e6:.2f} MB"
+    )
+    for line in figures.lines():
+        print(line)
+    print("PASS" if figures.passes() else "FAIL: below 0.9 / 0.9 / 0.8")
+    return 0 if figures.passes() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

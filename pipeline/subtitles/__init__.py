@@ -1,0 +1,1 @@
+"""Subtitles: cues from aligned lines under a style profile, rule checks, and the file formats."""
