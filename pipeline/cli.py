@@ -26,51 +26,111 @@ EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
-_WAIT_HELP = "seconds to wait while another subpipe run writes to OUT (default: 5)"
-_PROFILE_HELP = "style profile: netflix (default), bbc, relaxed, or a profile .toml file"
+
+
+def _model_options() -> argparse.ArgumentParser:
+    """Options that choose and run the Whisper model: run, qa and batch take them alike."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        default=None,
+        help="faster-whisper model name or local CTranslate2 folder (default: the bundled base model)",
+    )
+    group.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the model runs (default: auto, the GPU when CTranslate2 sees one)",
+    )
+    group.add_argument(
+        "--compute-type",
+        default=None,
+        help="CTranslate2 compute type (default: int8 on the CPU, float16 on a GPU)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="speech chunks per decoding batch (default: 3 on the CPU, from free memory on a GPU)",
+    )
+    group.add_argument("--language", default="ru", help="language of the speech and transcript (default: ru)")
+    return options
+
+
+def _style_options(vtt_layout: bool = True) -> argparse.ArgumentParser:
+    """Options that shape the subtitles."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("subtitles")
+    if vtt_layout:
+        group.add_argument(
+            "--vtt-layout",
+            choices=["spans", "stacked"],
+            default="spans",
+            help="dual WebVTT: one cue with <c.ru>/<c.en> spans (default), or two cues, top and bottom",
+        )
+    group.add_argument(
+        "--profile",
+        default="netflix",
+        help="style profile: netflix (default), bbc, relaxed, or a profile .toml file",
+    )
+    return options
+
+
+def _episode_options() -> argparse.ArgumentParser:
+    """The inputs, output folder, cache and locking of one episode (run and qa)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("audio", type=Path, help="the episode's audio: any file ffmpeg reads")
+    options.add_argument(
+        "transcript", type=Path, help="the transcript: Russian lines paired with English, TSV, or plain text"
+    )
+    options.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    options.add_argument(
+        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
+    )
+    options.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    options.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
+    options.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    return options
+
+
+_WAIT_HELP = "seconds to wait while another subpipe run or batch writes to the output folder (default: 5)"
 
 
 def _parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("subpipe")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        release = "unknown"
     parser = argparse.ArgumentParser(
         prog="subpipe", description="Dual-language subtitles from audio and a transcript."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {release}")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+    model, episode = _model_options(), _episode_options()
 
-    run = commands.add_parser("run", help="transcribe, align and write subtitles for one episode")
-    run.add_argument("audio", type=Path)
-    run.add_argument("transcript", type=Path)
-    run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    run.add_argument(
-        "--model", default=None, help="faster-whisper model name or local folder (default: bundled base)"
+    run = commands.add_parser(
+        "run",
+        parents=[episode, model, _style_options()],
+        help="transcribe, align and write subtitles for one episode",
+        description="Transcribe the audio, align the transcript to it, and write subtitles and a QA report.",
     )
-    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    run.add_argument(
-        "--compute-type", default=None, help="CTranslate2 compute type (default: int8 on CPU, float16 on GPU)"
-    )
-    run.add_argument("--batch-size", type=int, default=None)
-    run.add_argument("--language", default="ru")
-    run.add_argument(
-        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
-    )
-    run.add_argument("--no-cache", action="store_true", help="recompute every stage")
-    run.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
     run.add_argument(
         "--no-asr",
         action="store_true",
-        help="trusted transcript: align without transcribing (no QA report)",
+        help="trusted transcript: align without transcribing (faster; no QA report)",
     )
-    run.add_argument("--no-progress", action="store_true")
-    run.add_argument(
-        "--vtt-layout",
-        choices=["spans", "stacked"],
-        default="spans",
-        help="dual WebVTT: one cue with <c.ru>/<c.en> spans, or two cues stacked top and bottom",
+    commands.add_parser(
+        "qa",
+        parents=[episode, model, _style_options(vtt_layout=False)],
+        help="write the QA report (<stem>.qa.html, .qa.json, .qa.md), reusing cached ASR and alignment",
+        description="Rebuild only the QA report; use the same --out/--cache and model options as the run.",
     )
-    run.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
     _add_lint_parser(commands)
-    _add_batch_parser(commands)
-    _add_qa_parser(commands)
+    _add_batch_parser(commands, [model, _style_options()])
     return parser
 
 
@@ -143,10 +203,10 @@ class _ProgressBar:
 def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
     lint = commands.add_parser(
         "lint",
+        parents=[_style_options(vtt_layout=False)],
         help=f"check subtitle files against a style profile (exit {EXIT_VIOLATIONS} when rules are broken)",
     )
     lint.add_argument("files", type=Path, nargs="+", metavar="FILE", help=".srt or .vtt file")
-    lint.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -163,25 +223,22 @@ def _lint(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if broken else 0
 
 
-def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
+def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     batch = commands.add_parser(
-        "batch", help="bring every episode of a folder (ep01.mp3 + ep01.txt, ...) up to date in OUT/<stem>/"
+        "batch",
+        parents=parents,
+        help="bring every episode of a folder (ep01.mp3 + ep01.txt, ...) up to date in OUT/<stem>/",
     )
     batch.add_argument("input", type=Path, metavar="IN", help="folder of audio files and transcripts")
-    batch.add_argument("out", type=Path, metavar="OUT", nargs="?", default=Path("out"))
+    batch.add_argument(
+        "out", type=Path, metavar="OUT", nargs="?", default=Path("out"), help="output folder (default: out)"
+    )
     batch.add_argument(
         "--jobs", "-j", type=int, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
     )
     batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
     batch.add_argument("--wait", type=float, default=5.0, help="seconds to wait for another batch on OUT")
-    batch.add_argument("--model", default=None, help="as for run")
-    batch.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    batch.add_argument("--compute-type", default=None)
-    batch.add_argument("--batch-size", type=int, default=None)
-    batch.add_argument("--language", default="ru")
-    batch.add_argument("--vtt-layout", choices=["spans", "stacked"], default="spans", help="as for run")
-    batch.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
-    batch.add_argument("--no-progress", action="store_true")
+    batch.add_argument("--no-progress", action="store_true", help="one line per episode instead of bars")
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -201,27 +258,6 @@ def _batch(args: argparse.Namespace) -> int:
     print(summary.line())
     summary.check()
     return 0
-
-
-def _add_qa_parser(commands: argparse._SubParsersAction) -> None:
-    qa = commands.add_parser(
-        "qa", help="write the QA report (<stem>.qa.html, .qa.json, .qa.md), reusing cached ASR and alignment"
-    )
-    qa.add_argument("audio", type=Path)
-    qa.add_argument("transcript", type=Path)
-    qa.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    qa.add_argument("--model", default=None, help="as for run (the cache is per model)")
-    qa.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    qa.add_argument("--compute-type", default=None)
-    qa.add_argument("--batch-size", type=int, default=None)
-    qa.add_argument("--language", default="ru")
-    qa.add_argument("--profile", default="netflix", help=_PROFILE_HELP)
-    qa.add_argument(
-        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
-    )
-    qa.add_argument("--no-cache", action="store_true", help="recompute every stage")
-    qa.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
-    qa.add_argument("--no-progress", action="store_true")
 
 
 def _qa(args: argparse.Namespace) -> int:

@@ -173,13 +173,13 @@ def run(
     if words is None or alignment is None:
         with _timed(clock, "vad"):
             env = envelope(samples)
-            windows = chunks.plan(
-                env, audio.duration(samples), chunks.MAX_WINDOW if settings.asr else chunks.READ_ALONG_WINDOW
+            speech = chunks.plan(
+                env, audio.duration(samples), chunks.MAX_CHUNK if settings.asr else chunks.READ_ALONG_CHUNK
             )
         # Read-along only aligns known text, which needs no padding to 30 s.
         recheck: frozenset[int] = frozenset()  # lines whose pseudo-ASR times need a second look
         squeeze = 1.0 if settings.asr else READ_ALONG_SQUEEZE
-        with EncodedAudio(lazy.engine, samples, windows, pad=settings.asr, squeeze=squeeze) as encoded:
+        with EncodedAudio(lazy.engine, samples, speech, pad=settings.asr, squeeze=squeeze) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
                 total = audio.duration(samples)
@@ -202,7 +202,7 @@ def run(
                         words,
                         attention,
                         attention.token_count,
-                        chunks=windows,
+                        chunks=speech,
                         env=env,
                         audio_name=audio_path.name,
                         transcript_name=str(transcript_path),

@@ -5,7 +5,7 @@ Beyond single files, an output folder gets two more guarantees:
 * inside :func:`staged`, files written into the folder are held back until
   the block succeeds and then put in place together, so a run that fails or
   is interrupted part-way leaves every earlier output as it was;
-* :func:`output_lock` keeps a second run from writing there at the same time.
+* :func:`output_lock` keeps a second run or batch from writing there at the same time.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -23,12 +24,41 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import OutputError
+from pipeline.errors import BatchLocked, InputNotFound, OutputError, SubpipeError
 
 LOCK_NAME = ".subpipe.lock"
 # Filesystems without flock (some network mounts) answer with these; a lock
 # that cannot be taken there should not stop every run.
 _NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
+
+
+def check_input(
+    path: Path, what: str, error: type[SubpipeError], max_bytes: int | None = None
+) -> os.stat_result:
+    """The ``stat`` of an input file, or the error a person can act on: missing, a folder, too large.
+
+    ``what`` names the file for the messages ("audio file", "transcript",
+    "subtitle file"); ``error`` is the class of the file's own problems (its
+    exit code). A FIFO or device is refused too: reading one could block
+    forever, and the stage cache reads inputs twice.
+    """
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        raise InputNotFound(path, f"{what} not found; check the path") from None
+    except OSError as exc:
+        raise error(path, f"cannot be read ({exc.strerror or exc}); check the file's permissions") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise error(path, f"is a folder, not a file; give the {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(path, f"is not a regular file; give the {what}")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise error(
+            path,
+            f"is {info.st_size / 1024 / 1024:.0f} MB, more than any {what} "
+            f"({max_bytes // 1024 // 1024} MB limit); check that this is the right file",
+        )
+    return info
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -166,8 +196,14 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
-    """Hold ``folder`` for one run; a second run waits up to ``wait`` seconds, then gets ``OutputError``.
+def output_lock(folder: Path, wait: float = 5.0, holder: str = "run") -> Iterator[None]:
+    """Hold ``folder`` for one run or batch; another waits up to ``wait`` seconds, then fails.
+
+    One lock for every writer of a folder: a ``subpipe run --out OUT`` and a
+    batch into ``OUT`` exclude each other. ``holder`` ("run" or "batch") is
+    written into the lock file so that the one kept waiting is told who holds
+    it; a batch kept out fails with ``BatchLocked`` (exit 12), a run with
+    ``OutputError`` (exit 9).
 
     ``flock`` is released by the kernel when the holder dies, so a killed run
     never leaves the folder locked. Taking the lock also proves the folder
@@ -185,7 +221,7 @@ def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
         except OSError as exc:
             raise OutputError(folder, _describe(exc)) from exc
         try:
-            _flock(fd, folder, deadline)
+            _flock(fd, folder, deadline, holder)
             # The run before may have removed the file as it let go: then this
             # lock is on a file nobody else will open, and counts for nothing.
             if _same_file(fd, lock_path):
@@ -197,7 +233,7 @@ def output_lock(folder: Path, wait: float = 5.0) -> Iterator[None]:
     try:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            os.pwrite(fd, f"{os.getpid()} {holder}\n".encode("ascii"), 0)
         sweep_temp_files([folder])  # the folder is ours: temp files in it are a killed run's
         _check_writable(folder)
         yield
@@ -226,24 +262,32 @@ def sweep_temp_files(folders: Iterable[Path]) -> list[Path]:
     return removed
 
 
-def _flock(fd: int, folder: Path, deadline: float) -> None:
+def _flock(fd: int, folder: Path, deadline: float, holder: str) -> None:
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-                raise OutputError(
-                    folder,
-                    f"is in use by another subpipe run (pid {holder}); "
-                    "wait for it to finish or choose another output folder",
-                ) from None
+                raise _busy(folder, os.pread(fd, 64, 0).decode("ascii", "replace").split(), holder) from None
             time.sleep(0.1)
         except OSError as exc:
             if exc.errno in _NO_FLOCK:
                 return
             raise OutputError(folder, f"cannot lock the output folder: {exc.strerror or exc}") from exc
+
+
+def _busy(folder: Path, owner: list[str], waiting: str) -> OutputError | BatchLocked:
+    """The error for ``waiting`` ("run" or "batch"), kept out by the lock file's ``owner`` (pid, kind)."""
+    pid = owner[0] if owner else "unknown"
+    kind = owner[1] if len(owner) > 1 else "run"
+    if waiting == "batch":
+        other = "another batch" if kind == "batch" else "a subpipe run"
+        return BatchLocked(folder, f"{other} (pid {pid}) is writing here; wait for it or choose another OUT")
+    other = "a subpipe batch" if kind == "batch" else "another subpipe run"
+    return OutputError(
+        folder, f"is in use by {other} (pid {pid}); wait for it to finish or choose another output folder"
+    )
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -26,11 +26,11 @@ the transcript's own spelling.
 from __future__ import annotations
 
 import re
-import stat as stat_module
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.errors import InputNotFound, TranscriptError
+from pipeline.errors import TranscriptError
+from pipeline.fileio import check_input
 from pipeline.types import Line
 
 __all__ = ["LAYOUTS", "MAX_BYTES", "MAX_ROWS", "compose", "decode", "parse", "read"]
@@ -324,23 +324,7 @@ def _is_english(row: str, after_open_ru: bool) -> bool:
 def read(path: str | Path) -> list[Line]:
     """Read, decode and parse a transcript file."""
     path = Path(path)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise InputNotFound(path, "transcript not found; check the path") from None
-    except OSError as exc:
-        raise TranscriptError(path, _unreadable(exc)) from exc
-    if stat_module.S_ISDIR(stat.st_mode):
-        raise TranscriptError(path, "is a directory; give the transcript file")
-    if not stat_module.S_ISREG(stat.st_mode):
-        # Reading a FIFO or a device could block forever or never end.
-        raise TranscriptError(path, "is not a regular file; give the transcript file")
-    if stat.st_size > MAX_BYTES:
-        raise TranscriptError(
-            path,
-            f"is {stat.st_size / 1024 / 1024:.0f} MB, more than any transcript "
-            f"({MAX_BYTES // 1024 // 1024} MB limit); check that this is the right file",
-        )
+    check_input(path, "transcript", TranscriptError, MAX_BYTES)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -16,8 +16,9 @@ import srt
 
 from pipeline import audio
 from pipeline.batch.inputs import find_episodes
-from pipeline.batch.state import Fingerprint, fingerprint, locked
+from pipeline.batch.state import Fingerprint, fingerprint
 from pipeline.cli import main
+from pipeline.fileio import output_lock
 from pipeline.transcript import compose, read
 from pipeline.whisper import asr
 from tests.clips import cut_clip
@@ -224,7 +225,7 @@ def test_interrupted_and_killed_batches_resume_without_redoing_work(tmp_path: Pa
 
 def test_second_batch_on_the_same_out_fails_clearly(tmp_path: Path, season: Path, capsys) -> None:
     out = tmp_path / "out"
-    with locked(out, wait=0):
+    with output_lock(out, wait=0, holder="batch"):
         started = time.monotonic()
         code, _, stderr = _batch(capsys, str(season), str(out), "--wait", "0.5")
     assert code == 12
@@ -303,7 +304,6 @@ def test_make_batch_hands_make_jobs_to_one_process() -> None:
 
 @pytest.mark.slow
 def test_episode_folder_held_by_a_run_fails_that_episode_only(tmp_path: Path, season: Path, capsys) -> None:
-    from pipeline.fileio import output_lock
 
     out = tmp_path / "out"
     (out / "ep02").mkdir(parents=True)

@@ -65,3 +65,19 @@ def test_bad_input_one_line_error(
 def _file(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_version_and_help_for_every_argument(capsys) -> None:
+    import argparse
+
+    from pipeline.cli import _parser
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("subpipe ")
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, f"subpipe {name}: {action.dest} has no help text"
+    assert all(action.help for action in parser._actions)

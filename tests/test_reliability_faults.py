@@ -27,7 +27,7 @@ from pipeline import fileio
 from pipeline.cache import StageCache
 from pipeline.cli import main
 from pipeline.episode import run
-from pipeline.errors import OutputError
+from pipeline.errors import BatchLocked, OutputError
 from pipeline.fileio import atomic_write_text, output_lock, staged
 from pipeline.whisper.model import DEFAULT_MODEL_DIR
 from tests.clips import cut_clip
@@ -433,7 +433,7 @@ def test_staging_is_per_thread(tmp_path: Path) -> None:
 def test_the_lock_leaves_nothing_behind_and_survives_a_removed_lock_file(tmp_path: Path) -> None:
     out = tmp_path / "fresh" / "out"
     with output_lock(out, wait=0):
-        assert (out / fileio.LOCK_NAME).read_text() == f"{os.getpid()}\n"
+        assert (out / fileio.LOCK_NAME).read_text() == f"{os.getpid()} run\n"
     assert not (tmp_path / "fresh" / "out").exists()  # made by the lock, empty: removed again
 
     out.mkdir(parents=True)
@@ -453,6 +453,22 @@ def test_the_lock_leaves_nothing_behind_and_survives_a_removed_lock_file(tmp_pat
         with contextlib.suppress(OSError):
             os.close(held)
     assert list(out.iterdir()) == []
+
+
+def test_a_run_and_a_batch_share_one_lock_and_each_is_told_who_holds_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pid = os.getpid()
+    with output_lock(out, wait=0, holder="batch"):
+        held = pytest.raises(OutputError, match=rf"in use by a subpipe batch \(pid {pid}\)")
+        with held as run, output_lock(out, wait=0):
+            pass
+        assert run.value.exit_code == 9
+    with output_lock(out, wait=0):
+        held = pytest.raises(BatchLocked, match=rf"a subpipe run \(pid {pid}\) is writing here")
+        with held as batch, output_lock(out, wait=0, holder="batch"):
+            pass
+        assert batch.value.exit_code == 12
+    assert not out.exists()  # made by the first lock, never written: removed again
 
 
 # ---------------------------------------------------------------- what a SIGKILL leaves

@@ -332,7 +332,7 @@ BAD_TRANSCRIPTS = {
     "koi8-r": (_bytes(TEXT.encode("koi8-r")), 4, "(KOI8-R or Latin-1?); save it as UTF-8"),
     "only-punctuation": (_bytes("...\n\n— 2021 —\n\n!!!\n".encode()), 4, "no letters at all); check that"),
     "three-columns": (_bytes("Привет\tHello\tлишнее\n".encode()), 4, "expected 'Russian<TAB>English'"),
-    "folder": (lambda folder, clip: folder, 4, "is a directory; give the transcript file"),
+    "folder": (lambda folder, clip: folder, 4, "is a folder, not a file; give the transcript"),
 }
 BAD_AUDIO = {
     "missing": (lambda folder, clip: folder / "nope.mp3", 3, "audio file not found; check the path"),

@@ -268,26 +268,26 @@ def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -
     from pipeline.whisper.attention import Placement
 
     # A 10 s window at 10 letters/s; line 9 stands for a paragraph.
-    window = {"window_end": 10.0, "letters_per_second": 10.0, "paragraph": lambda line: line == 9}
+    chunk = {"chunk_end": 10.0, "letters_per_second": 10.0, "paragraph": lambda line: line == 9}
     offer = _offer("один два", "три четыре", "пять шесть")
     # Line 1 squeezed into the window's last 0.25 s (9 letters take 0.9 s at 10/s): said in the next.
     crammed = [
         Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (9.7, 9.85), (9.85, 9.95), (9.95, 9.96), (9.96, 10)]
     ]
-    assert _fitted(offer, crammed, **window) == 2
+    assert _fitted(offer, crammed, **chunk) == 2
 
     # Line 1 begun in the window and cut off at its end: it goes on whole.
     cut = [Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (8, 9), (9, 10), (10, 10), (10, 10)]]
-    assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **window) == 2
+    assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **chunk) == 2
 
     # A paragraph begun in the window is split where the window ends, as is a window's only line.
     paragraph = [(0, "один"), (0, "два")] + [(9, w) for w in ["три", "четыре", "пять", "шесть"]]
-    assert _fitted(paragraph, cut, **window) == 4
-    assert _fitted(_offer("один два три четыре пять шесть"), cut, **window) == 4
+    assert _fitted(paragraph, cut, **chunk) == 4
+    assert _fitted(_offer("один два три четыре пять шесть"), cut, **chunk) == 4
 
     # Every line placed with room to spare: all kept.
     roomy = [Placement(s, s + 1, 0.5) for s in range(6)]
-    assert _fitted(offer, roomy, **window) == 6
+    assert _fitted(offer, roomy, **chunk) == 6
 
 
 def test_a_window_is_offered_whole_lines_unless_that_falls_short_of_its_speech() -> None:

@@ -1,6 +1,6 @@
 """Reference words timed by the ASR words they matched, without a second pass over the audio.
 
-Every encoded window was already aligned once, for the ASR's own text; a
+Every encoded chunk was already aligned once, for the ASR's own text; a
 reference word the ASR heard takes that word's time. A line whose first and
 last words were heard is placed entirely this way: words between anchors share
 the time between them by their letters. Lines heard only in part are left to

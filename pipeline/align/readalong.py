@@ -1,11 +1,11 @@
 """Alignment without transcription (``--no-asr``): the reference read along the audio.
 
-Each encoded window (not padded to 30 s, and heard faster than it was
+Each encoded chunk (not padded to 30 s, and heard faster than it was
 spoken, see ``READ_ALONG_SQUEEZE``: the text is known) is offered the
 next stretch of reference words, a little more than its speech can hold;
-Whisper's cross-attention places them. The window keeps the whole lines
+Whisper's cross-attention places them. The chunk keeps the whole lines
 that fit; the rest, crammed into its last frames or cut off at its end,
-goes to the next window, which then starts on a line's first word.
+goes to the next chunk, which then starts on a line's first word.
 A line whose words the model finds very unlikely where they land is left out:
 it is probably not spoken. What comes out stands in for ASR words, so the usual
 aligner (anchors, windows, boundaries) finishes the job, placing again only
@@ -24,12 +24,12 @@ from pipeline.types import Line, Word
 from pipeline.whisper.attention import MAX_TOKENS, Attention, Placement, align_tokens
 from pipeline.whisper.encoder import EncodedAudio, frame_count
 
-OVERSHOOT = 1.2  # offer this many times the words the window's speech should hold (1.1 lost lines)
-CRAMMED = 0.05  # seconds: words placed shorter than this at a window's end did not fit
+OVERSHOOT = 1.2  # offer this many times the words the chunk's speech should hold (1.1 lost lines)
+CRAMMED = 0.05  # seconds: words placed shorter than this at a chunk's end did not fit
 UNLIKELY = 0.12  # mean token probability under which a line is taken as unspoken
 CRAMMED_SHARE = 0.5  # a line given less than this share of the time its letters take is doubtful
-TAIL = 1.0  # seconds: a line ending this close to a window's end may have been crammed there
-LONG_LINE = 0.5  # a line with more letters than this share of a window's is split between windows
+TAIL = 1.0  # seconds: a line ending this close to a chunk's end may have been crammed there
+LONG_LINE = 0.5  # a line with more letters than this share of a chunk's is split between chunks
 # The encoder hears the speech this much faster (fewer frames, less of its cost). On the bench
 # episodes 1.5-1.75 timed lines as well as 1.0 did; 2.0 and faster lost unspoken lines in noise.
 # 1.75 takes 2 of the 58-min episode's 1075 lines (names, short lines) for unspoken.
@@ -43,12 +43,12 @@ class ReadAlong:
 
 
 def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> ReadAlong:
-    """Reference words placed in the audio, one window after another, as pseudo ASR words.
+    """Reference words placed in the audio, one chunk after another, as pseudo ASR words.
 
-    Windows keep whole lines: a line cut at a window's end was, more often
-    than not, placed with its first word in the pause before the window ended
-    and the rest crammed; the next window places it whole. Only a long line
-    (a paragraph) is split between windows, each placing the words it holds.
+    Chunks keep whole lines: a line cut at a chunk's end was, more often
+    than not, placed with its first word in the pause before the chunk ended
+    and the rest crammed; the next chunk places it whole. Only a long line
+    (a paragraph) is split between chunks, each placing the words it holds.
     """
     words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
     if not words or not encoded.chunks:
@@ -61,7 +61,7 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
     letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
     placed: list[tuple[int, str, Placement]] = []
     cursor = 0
-    # Encoding needs no text, so the workers encode ahead while each window is read in turn.
+    # Encoding needs no text, so the workers encode ahead while each chunk is read in turn.
     ready = attention.engine.map(lambda k: encoded.encode([k]), range(len(encoded.chunks)))
     for index, (chunk, storage) in enumerate(zip(encoded.chunks, ready)):
         if cursor >= len(words):
@@ -82,21 +82,19 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
             [chunk.start],
             encoded.squeeze,
         )[0]
-        last_window = index + 1 == len(encoded.chunks)
-        fitted = (
-            len(found) if last_window else _fitted(offer, found, chunk.end, letters_per_second, paragraph)
-        )
+        last_chunk = index + 1 == len(encoded.chunks)
+        fitted = len(found) if last_chunk else _fitted(offer, found, chunk.end, letters_per_second, paragraph)
         placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
         cursor += fitted
         if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:
             split.add(words[cursor][0])
     words_found, doubtful = _judge(placed, letters_per_second)
-    # A line split between windows is longer than a window's second look could hold.
+    # A line split between chunks is longer than a second look's window could hold.
     return ReadAlong(words_found, frozenset(doubtful - split))
 
 
 def _paragraphs(line_letters: Mapping[int, int], expected: float) -> Callable[[int], bool]:
-    """Whether a line is a paragraph: more letters than ``LONG_LINE`` of a window's ``expected``."""
+    """Whether a line is a paragraph: more letters than ``LONG_LINE`` of a chunk's ``expected``."""
     return lambda line: line_letters[line] > LONG_LINE * expected
 
 
@@ -107,11 +105,11 @@ def _offer(
     budget: float,
     paragraph: Callable[[int], bool],
 ) -> list[tuple[int, str]]:
-    """The words from ``cursor`` offered to a window: ``budget`` letters, cut back to whole lines.
+    """The words from ``cursor`` offered to a chunk: ``budget`` letters, cut back to whole lines.
 
-    A line only begun by the offer would be cut off at the window's end and
+    A line only begun by the offer would be cut off at the chunk's end and
     handed on anyway; it is left out, unless that leaves less than the
-    ``expected`` letters (the window's speech would stretch the last line);
+    ``expected`` letters (the chunk's speech would stretch the last line);
     then it is offered whole, or in part if it is a ``paragraph``.
     """
     end, letters = cursor, 0
@@ -131,26 +129,26 @@ def _offer(
 def _fitted(
     offer: Sequence[tuple[int, str]],
     found: Sequence[Placement],
-    window_end: float,
+    chunk_end: float,
     letters_per_second: float,
     paragraph: Callable[[int], bool],
 ) -> int:
-    """How many leading words of the offer the window keeps: whole lines, none crammed at its end.
+    """How many leading words of the offer the chunk keeps: whole lines, none crammed at its end.
 
     Words squeezed into the last frames did not fit, nor did a line near the
     end given a fraction of the time its letters take (had it been said in
-    this window, the speech before the end would hold it). A line cut off
-    goes on whole, unless it is a ``paragraph`` or the window's
+    this chunk, the speech before the end would hold it). A line cut off
+    goes on whole, unless it is a ``paragraph`` or the chunk's
     only line: those are split here.
     """
     count = len(found)
     while (
         count > 0
         and found[count - 1].end - found[count - 1].start < CRAMMED
-        and found[count - 1].start > window_end - 1.0
+        and found[count - 1].start > chunk_end - 1.0
     ):
         count -= 1
-    while count > 0 and found[count - 1].end > window_end - TAIL:
+    while count > 0 and found[count - 1].end > chunk_end - TAIL:
         first = _line_start(offer, count - 1)
         letters = sum(len(text) for _, text in offer[first:count])
         if found[count - 1].end - found[first].start >= CRAMMED_SHARE * letters / letters_per_second:

@@ -5,14 +5,14 @@ PyAV (a faster-whisper dependency) bundles ffmpeg, so no system ffmpeg is needed
 
 from __future__ import annotations
 
-import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.errors import AudioError, InputNotFound
+from pipeline.errors import AudioError
+from pipeline.fileio import check_input
 
 SAMPLE_RATE = 16_000
 # Six hours are 1.4 GB of samples and a run holds a few times that: the limit
@@ -76,17 +76,7 @@ def decode(path: str | Path) -> np.ndarray:
 
 def check_file(path: Path) -> None:
     """Raise ``InputNotFound`` or ``AudioError`` unless ``path`` is a readable, non-empty file."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputNotFound(path, "audio file not found; check the path") from None
-    except OSError as exc:
-        raise AudioError(path, f"cannot be read ({exc.strerror or exc}); check the path") from exc
-    if stat_module.S_ISDIR(info.st_mode):
-        raise AudioError(path, "is a folder, not an audio file; give the episode's audio file")
-    if not stat_module.S_ISREG(info.st_mode):
-        # The stage cache reads the file a second time, which a pipe cannot give.
-        raise AudioError(path, "is not a regular file; give the episode's audio file")
+    info = check_input(path, "audio file", AudioError)
     if info.st_size == 0:
         raise AudioError(path, "audio file is empty (0 bytes); copy or export it again")
 

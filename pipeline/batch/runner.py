@@ -29,7 +29,6 @@ from pipeline.batch.state import (
     EpisodeRecord,
     Manifest,
     Status,
-    locked,
     sweep_temp_files,
 )
 from pipeline.cache import StageCache
@@ -88,8 +87,8 @@ def run(
     view = view or QuietView()
     in_dir, out_root = Path(in_dir), Path(out_root)
     episodes = find_episodes(in_dir)
-    # The batch lock keeps out a second batch; the output lock, a plain run into OUT.
-    with locked(out_root, wait_s), output_lock(out_root, wait_s):
+    # One lock keeps out a second batch and a plain run into OUT alike.
+    with output_lock(out_root, wait_s, holder="batch"):
         sweep_temp_files(out_root, [e.stem for e in episodes])
         manifest = Manifest.load(out_root)
         run_id = uuid.uuid4().hex[:12]

@@ -7,13 +7,10 @@ episodes were finished; anything not marked done is simply done again.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from functools import lru_cache
@@ -22,11 +19,9 @@ from typing import Any
 
 from pipeline import fileio
 from pipeline.cache import code_version, file_digest
-from pipeline.errors import BatchLocked, OutputError
 from pipeline.fileio import atomic_write_text
 
 MANIFEST_NAME = "batch.json"
-LOCK_NAME = ".batch.lock"
 CACHE_DIR = ".subpipe-cache"
 MANIFEST_VERSION = 1
 # A file changed again within this long of being hashed can keep its size and
@@ -179,41 +174,6 @@ class Manifest:
         episodes = [self.records[stem].to_dict() for stem in sorted(self.records)]
         text = json.dumps({**self.meta, "episodes": episodes}, ensure_ascii=False, indent=2)
         atomic_write_text(self.path, text + "\n")
-
-
-@contextlib.contextmanager
-def locked(out_root: Path, wait: float) -> Iterator[None]:
-    """Hold OUT for one batch; a second batch waits up to ``wait`` seconds, then fails.
-
-    ``flock`` is released by the kernel when the holder dies, so a killed batch
-    never leaves OUT locked. The lock file stays; deleting it would let two
-    batches lock two different files of the same name.
-    """
-    out_root = Path(out_root)
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out_root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise OutputError(out_root, f"cannot create the batch lock ({exc.strerror or exc})") from exc
-    try:
-        deadline = time.monotonic() + max(0.0, wait)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-                    raise BatchLocked(
-                        out_root,
-                        f"another batch (pid {holder}) is writing here; wait for it or choose another OUT",
-                    ) from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        yield
-    finally:
-        os.close(fd)
 
 
 def sweep_temp_files(out_root: Path, stems: Iterable[str]) -> list[Path]:

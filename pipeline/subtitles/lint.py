@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.subtitles.formats._common import timestamp
 from pipeline.subtitles.formats.reading import SubtitleFile, read_subtitles
 from pipeline.subtitles.profiles import DEFAULT, Profile
 from pipeline.types import Cue
@@ -97,14 +98,6 @@ def lint(path: str | Path, profile: Profile = DEFAULT) -> LintReport:
     return LintReport(file, profile, tuple(check_cues(file.cues, profile)))
 
 
-def _clock(seconds: float) -> str:
-    total = round(seconds * 1000)
-    sign = "-" if total < 0 else ""
-    hours, rest = divmod(abs(total), 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{sign}{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
 def describe(report: LintReport) -> list[str]:
     """One line per repair warning and per violation, each starting ``FILE:LINE:``.
 
@@ -116,9 +109,8 @@ def describe(report: LintReport) -> list[str]:
     ]
     for v in report.violations:
         line = numbers[v.cue_index - 1] if v.cue_index <= len(numbers) else 0
-        out.append(
-            f"{path}:{line}: cue {v.cue_index} {_clock(v.start)} --> {_clock(v.end)}: {v.rule}: {v.detail}"
-        )
+        timing = f"{timestamp(v.start)} --> {timestamp(v.end)}"
+        out.append(f"{path}:{line}: cue {v.cue_index} {timing}: {v.rule}: {v.detail}")
     return out
 
 

@@ -1,11 +1,11 @@
-"""Transcription: the encoded windows decoded in batches into timed words.
+"""Transcription: the encoded chunks decoded in batches into timed words.
 
-Each window is encoded once (:mod:`pipeline.whisper.encoder`); the same encoding is
+Each chunk is encoded once (:mod:`pipeline.whisper.encoder`); the same encoding is
 decoded greedily, then gives the ASR words their times through Whisper's
 cross-attention (:mod:`pipeline.whisper.attention`), and later serves the reference
 alignment of lines the ASR heard only in part. Guards against Whisper's
-loops: VAD-gated windows, a token budget per window, and a compression-ratio
-check that re-decodes a looping window with beam search and an n-gram ban.
+loops: speech-gated chunks, a token budget per chunk, and a compression-ratio
+check that re-decodes a looping chunk with beam search and an n-gram ban.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ __all__ = ["Engine", "load", "pick_device", "transcribe"]
 TOKENS_PER_SECOND = 12  # generous for Russian speech (~7/s); more means a loop
 LOOP_COMPRESSION = 2.4  # zlib ratio above which text repeats itself
 NO_SPEECH = 0.6
-UNHEARD_TAIL = 1.0  # seconds of a window after its last heard word (windows end where speech does)
+UNHEARD_TAIL = 1.0  # seconds of a chunk after its last heard word (chunks end where speech does)
 
 
 def transcribe(
     engine: Engine, encoded: EncodedAudio, progress: Callable[[float], None] | None = None
 ) -> Iterator[Word]:
-    """Yield the ASR's words with times, in order, window batch by window batch.
+    """Yield the ASR's words with times, in order, chunk batch by chunk batch.
 
     Batches go to the engine's workers: each encodes, decodes and times its own
-    windows, so the cores stay busy through every step.
+    chunks, so the cores stay busy through every step.
     """
     tokenizer = make_tokenizer(engine)
     chunks = encoded.chunks
@@ -55,8 +55,8 @@ def _transcribe_batch(
     storage = encoded.encode(indices)
     spans = [(chunks[i].start, chunks[i].end) for i in indices]
     heard = _heard(engine, tokenizer, storage, spans)
-    # Whisper without timestamps sometimes ends a window early, dropping its last phrase
-    # as if the window were over; the speech left after its last word is heard on its own.
+    # Whisper without timestamps sometimes ends a chunk early, dropping its last phrase
+    # as if the chunk were over; the speech left after its last word is heard on its own.
     cut_short = [k for k, words in enumerate(heard) if words and spans[k][1] - words[-1].end > UNHEARD_TAIL]
     if cut_short:
         tails = [(heard[k][-1].end, spans[k][1]) for k in cut_short]
@@ -69,7 +69,7 @@ def _transcribe_batch(
 def _heard(
     engine: Engine, tokenizer: object, storage: object, spans: Sequence[tuple[float, float]]
 ) -> list[list[Word]]:
-    """The timed words decoded from each encoded window (``spans``: its start and end in seconds)."""
+    """The timed words decoded from each encoded chunk (``spans``: its start and end in seconds)."""
     prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]  # type: ignore[attr-defined]
     budgets = [len(prompt) + 8 + int(TOKENS_PER_SECOND * (end - start)) for start, end in spans]
     tokens = _decode(engine, storage, prompt, budgets, tokenizer)
@@ -106,7 +106,7 @@ def make_tokenizer(engine: Engine) -> object:
 def _decode(
     engine: Engine, storage: object, prompt: list[int], budgets: Sequence[int], tokenizer: object
 ) -> list[list[int]]:
-    """Greedy decoding; windows that loop are decoded again with beam search and an n-gram ban."""
+    """Greedy decoding; chunks that loop are decoded again with beam search and an n-gram ban."""
     model = engine.whisper.model
     common = {
         "max_length": min(448, max(budgets)),
@@ -121,7 +121,7 @@ def _decode(
     for k, (result, budget) in enumerate(zip(results, budgets)):
         found = list(result.sequences_ids[0])
         if result.no_speech_prob > NO_SPEECH and result.scores[0] / max(1, len(found)) < -1.0:
-            found = []  # Whisper's own verdict: this window holds no speech
+            found = []  # Whisper's own verdict: this chunk holds no speech
         elif len(found) + len(prompt) >= budget or _compression(tokenizer.decode(found)) > LOOP_COMPRESSION:
             looping.append(k)
         tokens.append(found[: max(0, budget - len(prompt))])
@@ -140,7 +140,7 @@ def _decode(
 
 
 def _word_tokens(tokenizer: object, tokens: list[int]) -> list[tuple[str, list[int]]]:
-    """Words of a decoded window with their tokens; punctuation joins the word before it."""
+    """Words of a decoded chunk with their tokens; punctuation joins the word before it."""
     eot = tokenizer.eot  # type: ignore[attr-defined]
     words, word_tokens = tokenizer.split_to_word_tokens([*tokens, eot])  # type: ignore[attr-defined]
     merged: list[tuple[str, list[int]]] = []

@@ -1,7 +1,7 @@
-"""Whisper encoder outputs of an episode's windows: computed once, kept on disk.
+"""Whisper encoder outputs of an episode's speech chunks: computed once, kept on disk.
 
 Transcription, the ASR's word timing and the reference alignment all read the
-same encoding of a window. Outputs wait in a temporary folder rather than in
+same encoding of a chunk. Outputs wait in a temporary folder rather than in
 memory, so an episode of any length runs in bounded memory.
 """
 
@@ -67,7 +67,7 @@ class EncodedAudio:
         self.close()
 
     def encode(self, indices: Sequence[int]) -> object:
-        """Encode windows (a StorageView, batch in ``indices`` order) and keep the result."""
+        """Encode chunks (a StorageView, batch in ``indices`` order) and keep the result."""
         encoded = encode_audio(self.engine, [self._audio(i) for i in indices], self.pad, self.squeeze)
         array = np.asarray(encoded)
         for row, index in zip(array, indices):
@@ -83,7 +83,7 @@ class EncodedAudio:
         if missing:
             self.encode(missing)
         rows = [np.load(self._path(i)).astype(np.float32) for i in indices]
-        width = max(row.shape[0] for row in rows)  # unpadded windows differ; the frame counts cut the tails
+        width = max(row.shape[0] for row in rows)  # unpadded chunks differ; the frame counts cut the tails
         rows = [np.pad(row, ((0, width - row.shape[0]), (0, 0))) for row in rows]
         return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(rows)))
 

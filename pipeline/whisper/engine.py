@@ -19,8 +19,8 @@ R = TypeVar("R")
 
 
 # CPU, measured on 2 cores with the base model: two workers of one thread each,
-# each decoding batches of 3 windows, transcribed 6 windows in 5.8 s against
-# 8.3 s for one two-threaded worker with batches of 2. Each window in a batch
+# each decoding batches of 3 chunks, transcribed 6 chunks in 5.8 s against
+# 8.3 s for one two-threaded worker with batches of 2. Each chunk in a batch
 # holds ~37 MB of cross-attention keys and values, so batches stay small.
 CPU_WORKERS = 2
 CPU_BATCH = 3
@@ -82,8 +82,8 @@ class Engine:
                     future.cancel()
 
 
-def _gpu_batch(per_window_mib: int = 400, fallback: int = 16) -> int:
-    """Windows per batch from the GPU's free memory (each 30 s window needs a few hundred MiB)."""
+def _gpu_batch(per_chunk_mib: int = 400, fallback: int = 16) -> int:
+    """Chunks per batch from the GPU's free memory (each 30 s chunk needs a few hundred MiB)."""
     try:
         done = subprocess.run(
             ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
@@ -95,7 +95,7 @@ def _gpu_batch(per_window_mib: int = 400, fallback: int = 16) -> int:
         free = int(done.stdout.split()[0])
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
         return fallback
-    return max(8, min(64, free // per_window_mib))
+    return max(8, min(64, free // per_chunk_mib))
 
 
 def pick_device(device: str) -> str:

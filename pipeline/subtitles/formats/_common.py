@@ -41,3 +41,12 @@ def unmarked_language(text: str, languages: Sequence[str] | None, any_marked: bo
 def ms(seconds: float) -> int:
     """Milliseconds, the resolution both SRT and WebVTT keep."""
     return round(seconds * 1000)
+
+
+def timestamp(seconds: float, mark: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (WebVTT; ``mark=","`` for SRT); a negative time keeps its sign, for messages."""
+    total = ms(seconds)
+    sign = "-" if total < 0 else ""
+    hours, rest = divmod(abs(total), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{sign}{hours:02d}:{minutes:02d}:{rest // 1000:02d}{mark}{rest % 1000:03d}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import SubtitleError
+from pipeline.subtitles.formats._common import timestamp
 
 _CYRILLIC_UPPER = re.compile(r"[А-ЯЁ]")
 _CYRILLIC_LOWER = re.compile(r"[а-яё]")
@@ -150,16 +151,9 @@ def _seconds(stamp: str, line_no: int, fmt: str, source: str | Path | None, out:
     value = hours * 3600 + minutes * 60 + secs + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
     value = round(value, 3)
     if not _CANONICAL[fmt].match(compact) or compact != stamp.strip():
-        out.append(ReadWarning(line_no, f"malformed timestamp {stamp.strip()!r} read as {_show(value, fmt)}"))
+        shown = timestamp(value, "," if fmt == "srt" else ".")
+        out.append(ReadWarning(line_no, f"malformed timestamp {stamp.strip()!r} read as {shown}"))
     return value
-
-
-def _show(seconds: float, fmt: str) -> str:
-    total = round(seconds * 1000)
-    hours, rest = divmod(total, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    mark = "," if fmt == "srt" else "."
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{mark}{rest % 1000:03d}"
 
 
 def strip_tags(row: str) -> str:

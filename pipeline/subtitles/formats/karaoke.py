@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.subtitles.formats._common import clean_rows, ms
-from pipeline.subtitles.formats.webvtt import escape, timestamp
+from pipeline.subtitles.formats._common import clean_rows, ms, timestamp
+from pipeline.subtitles.formats.webvtt import escape
 from pipeline.types import Cue
 
 EXTENSION = "vtt"

@@ -6,12 +6,12 @@ since downloaded files are often misnamed.
 
 from __future__ import annotations
 
-import stat as stat_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.errors import InputNotFound, SubtitleError
+from pipeline.errors import SubtitleError
+from pipeline.fileio import check_input
 from pipeline.subtitles.formats._common import ms
 from pipeline.subtitles.formats._lenient import ReadWarning, decode
 from pipeline.subtitles.formats.subrip import read_srt
@@ -43,16 +43,7 @@ def read_subtitles(
     and ``SubtitleError``.
     """
     path = Path(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputNotFound(path, "subtitle file not found") from None
-    except OSError as exc:
-        raise SubtitleError(path, f"cannot be read: {exc.strerror or exc}") from exc
-    if not stat_module.S_ISREG(info.st_mode):
-        raise SubtitleError(path, "is not a regular file; give a .srt or .vtt file")
-    if info.st_size > MAX_BYTES:
-        raise SubtitleError(path, f"is {info.st_size // 1024 // 1024} MB, too large for a subtitle file")
+    check_input(path, "subtitle file", SubtitleError, MAX_BYTES)
     try:
         data = path.read_bytes()
     except OSError as exc:

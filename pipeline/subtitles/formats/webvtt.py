@@ -8,7 +8,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline.errors import SubtitleError
-from pipeline.subtitles.formats._common import clean_rows, ms, normalise_languages, unmarked_language
+from pipeline.subtitles.formats._common import (
+    clean_rows,
+    ms,
+    normalise_languages,
+    timestamp,
+    unmarked_language,
+)
 from pipeline.subtitles.formats._lenient import ReadWarning, blocks, looks_like_timing, read_timing
 from pipeline.types import Cue
 
@@ -161,13 +167,6 @@ def _classed_rows(lines: Sequence[str]) -> list[tuple[str | None, str]]:
 
 def escape(row: str) -> str:
     return row.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def timestamp(seconds: float) -> str:
-    total = ms(seconds)
-    hours, rest = divmod(total, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 compose = compose_vtt
