@@ -116,7 +116,7 @@ def encode_audio(
 
     whisper = engine.whisper
     features = []
-    mels = [squeeze_time(whisper.feature_extractor(piece)[:, :FRAMES], squeeze) for piece in pieces]
+    mels = [squeeze_time(engine.features(piece)[:, :FRAMES], squeeze) for piece in pieces]
     width = FRAMES if pad else max(m.shape[1] for m in mels) + max(m.shape[1] for m in mels) % 2
     for mel in mels:
         features.append(np.pad(mel, ((0, 0), (0, width - mel.shape[1]))).astype(np.float32))
