@@ -132,6 +132,18 @@ def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
         clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
 
 
+def cache_keys(audio_path: Path, transcript_path: Path, settings: Settings) -> dict[str, str]:
+    """The stage cache's key for each cached stage of an episode (``asr``, ``align``).
+
+    A batch on a cluster reads them to send a worker the entries its episode can reuse.
+    """
+    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION)
+    align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION)
+    if not settings.asr:
+        align_key = make_key(align_key, "read-along")
+    return {"asr": audio_key, "align": align_key}
+
+
 def run(
     audio_path: Path,
     transcript_path: Path,
@@ -156,10 +168,8 @@ def run(
         lines = transcript.read(transcript_path)
     audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
-    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
-    align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
-    if not settings.asr:
-        align_key = make_key(align_key, "read-along") if cache.root else ""
+    keys = cache_keys(audio_path, transcript_path, settings) if cache.root else {}
+    audio_key, align_key = keys.get("asr", ""), keys.get("align", "")
     words_data = cache.get("asr", audio_key) if settings.asr else None
     align_data = cache.get("align", align_key)
     if (words_data is None and settings.asr) or align_data is None:
