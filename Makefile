@@ -71,9 +71,11 @@ sample: setup festival
 bench-align: setup festival
 	$(PY) -m bench.align --no-asr
 
-# Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
+# Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr;
+# then scaling: a season through the local batch and through Ray with 1 and 2 workers.
 bench: setup ray festival
 	$(PY) -m bench.throughput $(BENCH_ARGS)
+	$(PY) -m bench.scaling
 
 # QA findings against the known edits of the synthetic mismatched episode (built if missing).
 bench-qa: setup festival

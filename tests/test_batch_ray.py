@@ -28,27 +28,28 @@ from tests.clips import cut_clip
 from tests.conftest import ROOT
 
 STEMS = ("ep01", "ep02", "ep03", "ep04")
+BROKEN = "ep05"
 _START_S = 90  # bounded waits: the nodes' start, a batch
 _BATCH_S = 300
 
 
 @pytest.fixture(scope="module")
 def ray_season(tmp_path_factory, sample_samples, sample_truth) -> Path:
-    """Four short real episodes cut from the sample (two lines each)."""
+    """Four short real episodes cut from the sample (two lines each), and a fifth whose audio is not audio."""
     folder = tmp_path_factory.mktemp("ray-season")
     scratch = tmp_path_factory.mktemp("ray-scratch")
     for k, stem in enumerate(STEMS):
         clip_audio, clip_text, _ = cut_clip(sample_samples, sample_truth, 3 * k, 2, scratch)
         clip_audio.rename(folder / f"{stem}.wav")
         clip_text.rename(folder / f"{stem}.txt")
+    (folder / f"{BROKEN}.mp3").write_bytes(b"this is not audio at all " * 40)
+    shutil.copy(folder / "ep01.txt", folder / f"{BROKEN}.txt")
     return folder
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[object, object, dict[str, str]]]:
     """A head and a second node on 127.0.0.1, one CPU each; yields (cluster, second node, driver env)."""
-    from ray.cluster_utils import Cluster
-
     # Short: Ray's sockets live under it, and a Unix socket path has ~107 characters at most.
     scratch = tempfile.mkdtemp(prefix="rt", dir="/tmp")
     env = {
@@ -60,6 +61,8 @@ def cluster() -> Iterator[tuple[object, object, dict[str, str]]]:
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # the nodes' processes inherit it
+    from ray.cluster_utils import Cluster  # only now: Ray reads the first variable as it is imported
+
     made = None
     try:
         made = Cluster(
@@ -113,8 +116,8 @@ def _workers_of(raylet_pid: int) -> list[int]:
     return found
 
 
-def _batch(season: Path, out: Path, address: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "pipeline", "batch", str(season), str(out), "--no-progress"]
+def _batch(season: Path, out: Path, address: str, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "pipeline", "batch", str(season), str(out), "--no-progress", *extra]
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     return subprocess.Popen([*command, "--ray", address], cwd=ROOT, env=env, **pipes)
 
@@ -126,7 +129,7 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
     made, second, env = cluster
     second_id = second.node_id[:8]
     local, out = tmp_path / "local", tmp_path / "ray"
-    assert main(["batch", str(ray_season), str(local), "--no-progress"]) == 0
+    assert main(["batch", str(ray_season), str(local), "--no-progress"]) == 11
     capsys.readouterr()
 
     proc = _batch(ray_season, out, made.address, env)
@@ -136,7 +139,8 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
         while killed_stem is None and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             records = _manifest(out).items()
-            running = [s for s, e in records if e["status"] == "running" and second_id in (e["node"] or "")]
+            on_second = [s for s, e in records if e["status"] == "running" and second_id in (e["node"] or "")]
+            running = [stem for stem in on_second if stem in STEMS]
             if running:
                 time.sleep(0.5)  # into the episode
                 killed = _workers_of(second.all_processes["raylet"][0].process.pid)
@@ -151,13 +155,18 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
             proc.wait()
 
     assert killed_stem is not None and len(killed) == 1, "no episode ran on the second node"
-    assert proc.returncode == 0, stderr
-    assert "batch: 4 done, 0 skipped as up to date, 0 failed" in stdout
+    assert proc.returncode == 11, stderr  # the broken episode fails alone, as in the local batch
+    assert "batch: 4 done, 0 skipped as up to date, 1 failed" in stdout
     done_lines = [line for line in stdout.splitlines() if ": done on " in line]
     assert sorted(line.split(":")[0] for line in done_lines) == list(STEMS)  # each once
     assert f"{killed_stem}: the Ray worker on " in stderr and "running it again elsewhere" in stderr
     records = _manifest(out)
     assert all(records[stem]["status"] == "done" for stem in STEMS)
+    broken = records[BROKEN]
+    assert broken["status"] == "failed" and broken["exit_code"] == 5
+    assert broken["error"] == _manifest(local)[BROKEN]["error"]  # the driver's file, not a worker's copy
+    assert f"{BROKEN}: failed on " in stderr and str(ray_season / f"{BROKEN}.mp3") in stderr
+    assert all(records[stem]["node"].startswith("127.0.0.1/") for stem in STEMS)  # loopback only
     assert records[killed_stem]["attempts"] == 2 and second_id not in records[killed_stem]["node"]
     assert all(records[stem]["attempts"] == 1 for stem in STEMS if stem != killed_stem)
     for stem in STEMS:
@@ -171,8 +180,8 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
     stamps = _stamps(out)
     again = _batch(ray_season, out, made.address, env)
     stdout, stderr = again.communicate(timeout=_BATCH_S)
-    assert again.returncode == 0, stderr
-    assert stdout.startswith("batch: nothing to do: 0 done, 4 skipped as up to date, 0 failed")
+    assert again.returncode == 11, stderr
+    assert stdout.startswith("batch: nothing to do: 0 done, 4 skipped as up to date, 1 failed (1 not retried")
     assert _stamps(out) == stamps
 
     # The stage cache works through the cluster: a corrected transcript reuses the ASR words.
@@ -184,11 +193,25 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
         stdout, stderr = third.communicate(timeout=_BATCH_S)
     finally:
         text.write_text(original, encoding="utf-8")
-    assert third.returncode == 0, stderr
+    assert third.returncode == 11, stderr
     assert "1 done, 3 skipped as up to date" in stdout
     record = _manifest(out)[killed_stem]
     assert "asr" in record["cache_hits"] and "transcribe" not in record["stage_seconds"]
     assert "(corrected)" in (out / killed_stem / f"{killed_stem}.en.srt").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_workers_without_the_model_end_the_batch_as_locally(tmp_path: Path, ray_season: Path, cluster):
+    made, _, env = cluster
+    missing = tmp_path / "no-such-model"
+    proc = _batch(ray_season, tmp_path / "out", made.address, env, "--model", str(missing))
+    _, stderr = proc.communicate(timeout=_BATCH_S)
+
+    assert proc.returncode == 6, stderr  # a missing model, as a local batch says it
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"subpipe: error: {missing}: model folder not found")
+    assert "(on 127.0.0.1/" in last
+    assert {e["status"] for e in _manifest(tmp_path / "out").values()} == {"pending"}  # none begun
 
 
 def test_workers_are_sized_from_the_nodes() -> None:
@@ -203,14 +226,14 @@ def test_workers_are_sized_from_the_nodes() -> None:
     assert sized == [("g", 8, 1)] * 4 + [("h", 0, 1)]
 
 
-def test_cluster_options_need_ray_and_an_address(capsys) -> None:
+def test_cluster_options_need_ray_and_an_address(tmp_path: Path, capsys) -> None:
     assert main(["batch", "in", "out", "--shared-out"]) == 2
     assert "--shared-out and --ray-cpus need --ray ADDRESS" in capsys.readouterr().err
     assert main(["batch", "in", "out", "--ray", "auto", "--ray-cpus", "0"]) == 2
     assert "--ray-cpus 0: give one core or more" in capsys.readouterr().err
     # Nothing listens there: one line, at once, not Ray's minutes of retries.
     started = time.monotonic()
-    assert main(["batch", str(ROOT / "audio_samples"), "out-unused", "--ray", "127.0.0.1:9"]) == 1
+    assert main(["batch", str(ROOT / "audio_samples"), str(tmp_path / "out"), "--ray", "127.0.0.1:9"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("subpipe: error: cannot reach the Ray cluster at 127.0.0.1:9") and "\n" not in err
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 10 and not (tmp_path / "out").exists()

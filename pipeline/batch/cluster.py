@@ -119,6 +119,19 @@ def cluster_device(nodes: Sequence[Mapping[str, Any]], requested: str) -> str:
     return requested
 
 
+def last_device(settings: episode.Settings, meta: Mapping[str, Any]) -> episode.Settings:
+    """``--device auto`` as the last batch into this OUT resolved it on its cluster.
+
+    A batch plans with it before joining the cluster, so one with nothing to
+    do never starts or joins Ray; one with work joins and plans again if the
+    cluster's device turns out otherwise.
+    """
+    last = meta.get("settings", {}).get("device")
+    if settings.device == "auto" and last in ("cpu", "cuda"):
+        return replace(settings, device=last)
+    return settings
+
+
 def resolve_settings(settings: episode.Settings, nodes: Sequence[Mapping[str, Any]]) -> episode.Settings:
     """The settings with the cluster's device, so the manifest and stage cache name what the workers run."""
     return replace(settings, device=cluster_device(nodes, settings.device))

@@ -95,6 +95,7 @@ class Dispatcher:
         self.ray, self.c = ray, context
         self.errors: list[remote.Started] = []  # why workers could not start
         self.ever_ready = False
+        self.names: dict[str, str] = {}  # Ray's node ids -> the names the batch shows
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         actor_class = ray.remote(remote.EpisodeWorker)
@@ -175,8 +176,11 @@ class Dispatcher:
                 self._send(worker, attempt)
 
     def _take(self, queue: deque[_Attempt], worker: _Worker) -> _Attempt | None:
-        """The first episode not lost on ``worker`` before; any, when no other worker is left."""
-        others = any(not w.dead for w in self.workers if w is not worker)
+        """The first episode not lost on ``worker`` before; any, when no other worker is up.
+
+        Only workers up now count: one whose restart waits for a lost node may never come back.
+        """
+        others = any(w.ready or w.running for w in self.workers if w is not worker)
         for attempt in queue:
             if worker.index not in attempt.lost_on or not others:
                 queue.remove(attempt)
@@ -244,24 +248,29 @@ class Dispatcher:
         except RayError as exc:  # the worker could not be placed, or died for good
             self._retire(worker, remote.Started(worker.node, error=f"Ray worker lost ({_first_line(exc)})"))
             return
-        worker.node = started.node
+        worker.node = self._name(started.node)
         if started.error is None and started.code != code_digest():
-            started = replace(
-                started,
-                error=f"node {started.node} runs other subpipe code than this machine; "
-                "install the same subpipe on every node",
-            )
+            other = "runs other subpipe code than this machine; install the same subpipe on every node"
+            started = replace(started, error=other)
         if started.error is not None:
-            self._retire(worker, started)
+            where = f"{started.error} (on {worker.node})"
+            self._retire(worker, replace(started, node=worker.node, error=where))
             return
         worker.ready = self.ever_ready = True
+
+    def _name(self, node_id: str) -> str:
+        """A node as the batch names it: the address Ray knows it by, and the start of its id."""
+        if node_id not in self.names:
+            nodes = self.ray.nodes()
+            self.names = {n["NodeID"]: f"{n['NodeManagerAddress']}/{n['NodeID'][:8]}" for n in nodes}
+        return self.names.get(node_id, node_id[:8])
 
     def _retire(self, worker: _Worker, why: remote.Started) -> None:
         self.errors.append(why)
         worker.dead, worker.ready = True, False
         _kill(self.ray, worker.actor)
         if not all(w.dead for w in self.workers):
-            self.c.view.note(f"ray: a worker on {why.node} is left out: {why.error}")
+            self.c.view.note(f"ray: a worker is left out: {why.error}")
 
     def _progress(self, worker: _Worker, ref: Any) -> None:
         from ray.exceptions import RayError
@@ -296,7 +305,7 @@ class Dispatcher:
         if not self.c.options.shared_out:
             outcome = self._write(attempt.item.stem, returned)
         error = RemoteError(outcome.trace) if outcome.trace else None
-        self._record(attempt, outcome, returned.node, error)
+        self._record(attempt, outcome, self._name(returned.node), error)
 
     def _lost(self, worker: _Worker, attempt: _Attempt, exc: Exception, queue: deque[_Attempt]) -> None:
         stem, node = attempt.item.stem, worker.node

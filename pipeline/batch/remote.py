@@ -46,7 +46,7 @@ class Returned:
     """What a worker sends back for a job."""
 
     outcome: Outcome
-    node: str
+    node: str  # Ray's id of the node it ran on
     files: dict[str, bytes] = field(default_factory=dict)  # outputs by path relative to OUT
     cache: tuple[CacheEntry, ...] = ()  # stage-cache entries the episode made
 
@@ -55,7 +55,7 @@ class Returned:
 class Started:
     """A worker ready for work (``error`` is None), or why it cannot take any."""
 
-    node: str
+    node: str  # Ray's id of the node it runs on
     code: str = ""
     engine: str = ""
     error: str | None = None
@@ -74,11 +74,11 @@ class _RecordingCache(StageCache):
         self.made.append((stage, key, value))
 
 
-def node_name() -> str:
-    """The node this process runs on, as the batch names it: its address and the start of Ray's node id."""
+def node_id() -> str:
+    """Ray's id of the node this process runs on (the driver names it by the address Ray knows)."""
     import ray
 
-    return f"{ray.util.get_node_ip_address()}/{ray.get_runtime_context().get_node_id()[:8]}"
+    return str(ray.get_runtime_context().get_node_id())
 
 
 class EpisodeWorker:
@@ -93,14 +93,14 @@ class EpisodeWorker:
 
     def start(self) -> Started:
         """Load the model (once; a restarted worker loads it again) and say where this worker runs."""
-        node = node_name()
+        node = node_id()
         try:
             if self.shared_out is not None and not (Path(self.shared_out) / MANIFEST_NAME).is_file():
-                problem = f"--shared-out, but node {node} does not see this OUT (no {MANIFEST_NAME} there)"
+                problem = f"--shared-out, but this node does not see this OUT (no {MANIFEST_NAME} there)"
                 raise SubpipeError(self.shared_out, problem)
             engine = self._loaded()
         except SubpipeError as exc:
-            return Started(node, error=f"{exc.message} (on node {node})", exit_code=exc.exit_code)
+            return Started(node, error=exc.message, exit_code=exc.exit_code)
         return Started(node, code=code_digest(), engine=engine.describe())
 
     def progress(self) -> dict[str, tuple[str, float, float]]:
@@ -110,7 +110,7 @@ class EpisodeWorker:
         self._stop.set()
 
     def run(self, job: Job) -> Returned:
-        node = node_name()
+        node = node_id()
         with scratch_folder(_SCRATCH) as scratch:
             folder = Path(scratch)
             (folder / "in").mkdir()

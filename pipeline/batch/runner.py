@@ -99,19 +99,26 @@ def run(
     in_dir, out_root = Path(in_dir), Path(out_root)
     episodes = find_episodes(in_dir)
     ray_api = None  # the ray module, once this process has joined the cluster
-    if ray is not None:
-        from pipeline.batch import cluster
-
-        ray_api = cluster.connect(ray)
-        settings = cluster.resolve_settings(settings, ray_api.nodes())
     try:
         # One lock keeps out a second batch and a plain run into OUT alike.
         with output_lock(out_root, wait_s, holder="batch"):
             sweep_temp_files(out_root, [e.stem for e in episodes])
             manifest = Manifest.load(out_root)
             run_id = uuid.uuid4().hex[:12]
+            asked = settings
+            if ray is not None:
+                from pipeline.batch import cluster
+
+                settings = cluster.last_device(settings, manifest.meta)
+            records, todo = plan(episodes, manifest, identity(settings), run_id, out_root, force)
+            if todo and ray is not None:
+                # Only a batch with work joins the cluster, whose device may make more of it.
+                ray_api = cluster.connect(ray)
+                resolved = cluster.resolve_settings(asked, ray_api.nodes())
+                if identity(resolved) != identity(settings):
+                    records, todo = plan(episodes, manifest, identity(resolved), run_id, out_root, force)
+                settings = resolved
             key = identity(settings)
-            records, todo = plan(episodes, manifest, key, run_id, out_root, force)
             manifest.replace(
                 records,
                 input=str(in_dir.resolve()),
