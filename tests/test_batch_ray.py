@@ -48,6 +48,14 @@ def ray_season(tmp_path_factory, sample_samples, sample_truth) -> Path:
 
 
 @pytest.fixture(scope="module")
+def local_out(tmp_path_factory, ray_season: Path) -> Path:
+    """The same season through the local batch, for comparison."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    assert main(["batch", str(ray_season), str(out), "--no-progress"]) == 11  # the broken one fails
+    return out
+
+
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[object, object, dict[str, str]]]:
     """A head and a second node on 127.0.0.1, one CPU each; yields (cluster, second node, driver env)."""
     # Short: Ray's sockets live under it, and a Unix socket path has ~107 characters at most.
@@ -118,19 +126,25 @@ def _workers_of(raylet_pid: int) -> list[int]:
 
 def _batch(season: Path, out: Path, address: str, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "pipeline", "batch", str(season), str(out), "--no-progress", *extra]
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    return subprocess.Popen([*command, "--ray", address], cwd=ROOT, env=env, **pipes)
+    return subprocess.Popen(
+        [*command, "--ray", address],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background jobs ignore SIGINT, and Python keeps that; Ctrl-C is tested here.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 @pytest.mark.slow
 def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
-    tmp_path: Path, ray_season: Path, cluster, capsys
+    tmp_path: Path, ray_season: Path, local_out: Path, cluster
 ) -> None:
     made, second, env = cluster
     second_id = second.node_id[:8]
-    local, out = tmp_path / "local", tmp_path / "ray"
-    assert main(["batch", str(ray_season), str(local), "--no-progress"]) == 11
-    capsys.readouterr()
+    local, out = local_out, tmp_path / "ray"
 
     proc = _batch(ray_season, out, made.address, env)
     try:
@@ -198,6 +212,49 @@ def test_ray_batch_survives_a_killed_worker_and_matches_the_local_batch(
     record = _manifest(out)[killed_stem]
     assert "asr" in record["cache_hits"] and "transcribe" not in record["stage_seconds"]
     assert "(corrected)" in (out / killed_stem / f"{killed_stem}.en.srt").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_cluster_work_and_leaves_a_shared_out_consistent(
+    tmp_path: Path, ray_season: Path, local_out: Path, cluster
+) -> None:
+    made, second, env = cluster
+    raylets = [node.all_processes["raylet"][0].process.pid for node in (made.head_node, second)]
+    out = tmp_path / "shared"  # every node sees it: --shared-out, workers write here themselves
+    proc = _batch(ray_season, out, made.address, env, "--shared-out")
+    try:
+        deadline = time.monotonic() + _BATCH_S
+        while not any(e["status"] == "done" for e in _manifest(out).values()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "subpipe: batch interrupted; run it again to resume"
+    stopped = _manifest(out)
+    finished = {stem for stem in STEMS if stopped[stem]["status"] == "done"}
+    assert finished and finished != set(STEMS)
+    assert {e["status"] for e in stopped.values()} <= {"done", "failed", "interrupted", "pending"}
+    for stem in finished:
+        assert _files(out, stem) == _files(local_out, stem)
+    deadline = time.monotonic() + 30  # the cluster's model workers are ended, not left running
+    while any(_workers_of(pid) for pid in raylets) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_workers_of(pid) for pid in raylets)
+
+    # A re-run does the rest, and only the rest.
+    again = _batch(ray_season, out, made.address, env, "--shared-out")
+    stdout, stderr = again.communicate(timeout=_BATCH_S)
+    assert again.returncode == 11, stderr
+    assert f"{len(STEMS) - len(finished)} done, {len(finished)} skipped as up to date, 1 failed" in stdout
+    for stem in STEMS:
+        assert _files(out, stem) == _files(local_out, stem), f"{stem}: outputs differ from the local batch"
+    assert not [p for p in out.rglob("*") if p.name.endswith((".tmp", ".partial"))]
 
 
 @pytest.mark.slow
