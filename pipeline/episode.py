@@ -147,9 +147,9 @@ def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def run(
-    audio_path: Path,
-    transcript_path: Path,
-    out_dir: Path,
+    audio_path: str | Path,
+    transcript_path: str | Path,
+    out_dir: str | Path,
     settings: Settings = Settings(),
     engine: asr.Engine | None = None,
     progress: Progress | None = None,
@@ -182,6 +182,7 @@ def run(
     ``ModelError``, ``AlignmentError``, ``OutputError``); each carries its
     ``exit_code`` and a one-line ``message``.
     """
+    audio_path, transcript_path, out_dir = Path(audio_path), Path(transcript_path), Path(out_dir)
     cache = cache or StageCache(None)
     profile = profiles.load(settings.profile)  # before the slow stages, so a typo fails at once
     if settings.vtt_layout not in LAYOUTS:
