@@ -322,7 +322,13 @@ def _is_english(row: str, after_open_ru: bool) -> bool:
 
 
 def read(path: str | Path) -> list[Line]:
-    """Read, decode and parse a transcript file."""
+    """The transcript file at ``path`` as lines, in file order.
+
+    Reads the bilingual layout (a Russian line, then its English line), TSV
+    (``ru<TAB>en``) or plain Russian text, in UTF-8 (BOM or not, CRLF or not)
+    or Windows-1251. Raises ``InputNotFound`` (exit 3) for a missing file and
+    ``TranscriptError`` (exit 4) for one that cannot be read as a transcript.
+    """
     path = Path(path)
     check_input(path, "transcript", TranscriptError, MAX_BYTES)
     try:

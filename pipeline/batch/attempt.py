@@ -12,10 +12,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from pipeline import episode
+from pipeline import episode, qa
 from pipeline.batch.inputs import Episode
-from pipeline.batch.report import now, qa_scores
+from pipeline.batch.report import now
 from pipeline.batch.state import EpisodeRecord, Status
 from pipeline.cache import StageCache
 from pipeline.errors import SubpipeError
@@ -35,6 +36,7 @@ class Outcome:
     error: str | None = None
     exit_code: int | None = None
     outputs: tuple[str, ...] = ()  # relative to the output root the episode was written in
+    scores: dict[str, Any] | None = None  # the QA report's headline (pipeline.qa.headline)
     audio_seconds: float | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: tuple[str, ...] = ()
@@ -79,6 +81,7 @@ def run_episode(
     outcome = Outcome(
         Status.DONE,
         outputs=tuple(str(p.relative_to(out_root)) for p in result.outputs),
+        scores=qa.headline(result.qa_report.report) if result.qa_report else None,
         audio_seconds=round(result.alignment.duration, 3),
         stage_seconds={k: round(v, 3) for k, v in result.stage_seconds.items()},
         cache_hits=tuple(result.cache_hits),
@@ -86,8 +89,8 @@ def run_episode(
     return outcome, None
 
 
-def record_outcome(record: EpisodeRecord, outcome: Outcome, out_root: Path) -> EpisodeRecord:
-    """The manifest record after ``outcome``, its outputs already in ``out_root``."""
+def record_outcome(record: EpisodeRecord, outcome: Outcome) -> EpisodeRecord:
+    """The manifest record after ``outcome`` (its outputs already in place)."""
     if outcome.status is Status.DONE:
         return replace(
             record,
@@ -95,7 +98,7 @@ def record_outcome(record: EpisodeRecord, outcome: Outcome, out_root: Path) -> E
             error=None,
             exit_code=None,
             outputs=list(outcome.outputs),
-            scores=qa_scores(out_root, record.stem),
+            scores=outcome.scores,
             audio_seconds=outcome.audio_seconds,
             stage_seconds=dict(outcome.stage_seconds),
             cache_hits=list(outcome.cache_hits),

@@ -19,20 +19,18 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline import episode
 from pipeline.batch import remote
 from pipeline.batch.attempt import Outcome, record_outcome
 from pipeline.batch.cluster import RayOptions, WorkerSpec, size_workers
 from pipeline.batch.inputs import Episode
+from pipeline.batch.progress import View
 from pipeline.batch.state import CACHE_DIR, EpisodeRecord, Manifest, Status, code_digest
 from pipeline.cache import StageCache
 from pipeline.errors import InputNotFound, SubpipeError
 from pipeline.fileio import atomic_write_bytes, output_lock, staged
-
-if TYPE_CHECKING:
-    from pipeline.batch.runner import View
 
 RETRIES = 1  # a lost episode is run again this many times
 # Ray restarts a dead worker this often; more deaths mean something is wrong on its node.
@@ -218,7 +216,7 @@ class Dispatcher:
         cache = StageCache(self.c.out_root / CACHE_DIR)
         entries = []
         for stage, key in episode.cache_keys(item.audio, item.transcript, self.c.settings).items():
-            value = cache.get(stage, key)
+            value = cache.get(stage, key, _as_is)
             if value is not None:
                 entries.append((stage, key, value))
         return tuple(entries)
@@ -349,7 +347,7 @@ class Dispatcher:
     def _record(
         self, attempt: _Attempt, outcome: Outcome, node: str | None, error: BaseException | None
     ) -> None:
-        record = record_outcome(replace(attempt.record, node=node), outcome, self.c.out_root)
+        record = record_outcome(replace(attempt.record, node=node), outcome)
         self.c.manifest.update(record)
         self.c.view.finished(record, error)
 
@@ -369,6 +367,11 @@ def _coded(started: remote.Started) -> SubpipeError:
     error = SubpipeError(None, started.error or "a Ray worker could not start")
     error.exit_code = started.exit_code or 1  # the worker's error class's code (6 for a missing model)
     return error
+
+
+def _as_is(value: Any) -> Any:
+    """A cache entry sent on as it is stored: the worker's episode checks its shape."""
+    return value
 
 
 def _kill(ray: Any, actor: Any) -> None:

@@ -13,16 +13,16 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from pipeline import episode
 from pipeline.batch.attempt import Cancelled, Outcome, record_outcome, run_episode
 from pipeline.batch.inputs import Episode, find_episodes
 from pipeline.batch.plan import identity, plan, settings_dict
+from pipeline.batch.progress import QuietView, View
 from pipeline.batch.qa_index import write_batch_summary
 from pipeline.batch.report import Summary, now, qa_entry, summarize
 from pipeline.batch.state import (
@@ -44,31 +44,6 @@ if TYPE_CHECKING:
 # GPU a second episode keeps the CPU-side work (decoding, features, alignment
 # search) going while the other holds the model.
 DEFAULT_JOBS = {"cpu": 1, "cuda": 2}
-
-
-class View(Protocol):
-    """What a batch tells its caller as it goes (the CLI draws progress bars from it).
-
-    ``node`` names the Ray node running an episode (None in a local batch).
-    """
-
-    def planned(self, records: Sequence[EpisodeRecord], todo: int) -> None: ...
-    def started(self, stem: str, node: str | None = None) -> None: ...
-    def progress(self, stem: str, stage: str, done: float, total: float) -> None: ...
-    def requeued(self, stem: str, why: str) -> None: ...
-    def finished(self, record: EpisodeRecord, error: BaseException | None) -> None: ...
-    def note(self, text: str) -> None: ...
-    def close(self) -> None: ...
-
-
-class QuietView:
-    def planned(self, records: Sequence[EpisodeRecord], todo: int) -> None: ...
-    def started(self, stem: str, node: str | None = None) -> None: ...
-    def progress(self, stem: str, stage: str, done: float, total: float) -> None: ...
-    def requeued(self, stem: str, why: str) -> None: ...
-    def finished(self, record: EpisodeRecord, error: BaseException | None) -> None: ...
-    def note(self, text: str) -> None: ...
-    def close(self) -> None: ...
 
 
 def run(
@@ -186,7 +161,7 @@ class _Worker:
         outcome, error = run_episode(item, self.out_root, self.settings, self.engine, progress, cache)
         if self.stop.is_set() and outcome.status is not Status.DONE:
             outcome = Outcome(Status.INTERRUPTED)
-        record = record_outcome(record, outcome, self.out_root)
+        record = record_outcome(record, outcome)
         self.manifest.update(record)
         self.view.finished(record, error)
 

@@ -18,7 +18,6 @@ from pipeline.subtitles.formats._common import (
 from pipeline.subtitles.formats._lenient import ReadWarning, blocks, looks_like_timing, read_timing
 from pipeline.types import Cue
 
-EXTENSION = "vtt"
 LAYOUTS = ("spans", "stacked")
 STYLE = """STYLE
 ::cue(.ru) {
@@ -167,7 +166,3 @@ def _classed_rows(lines: Sequence[str]) -> list[tuple[str | None, str]]:
 
 def escape(row: str) -> str:
     return row.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-compose = compose_vtt
-parse = parse_vtt
