@@ -84,7 +84,17 @@ def _episode_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("audio", type=Path, help="the episode's audio: any file ffmpeg reads")
     options.add_argument(
-        "transcript", type=Path, help="the transcript: Russian lines paired with English, TSV, or plain text"
+        "transcript",
+        type=Path,
+        help="the transcript: Russian lines paired with English, TSV, plain text, or subtitles (.srt, .vtt) "
+        "to re-time",
+    )
+    options.add_argument(
+        "--en",
+        dest="english",
+        default=None,
+        metavar="FILE",
+        help="English subtitles (.srt, .vtt) paired by time with a Russian subtitle TRANSCRIPT",
     )
     options.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     options.add_argument(
@@ -162,7 +172,7 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     """The settings ``run``, ``qa`` and ``batch`` share; options a command lacks keep their defaults."""
     from pipeline.episode import Settings
 
-    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile")
+    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile", "english")
     return Settings(**{name: getattr(args, name) for name in shared if hasattr(args, name)}, **extra)
 
 

@@ -46,6 +46,7 @@ class Settings:
     vtt_layout: str = "spans"  # dual WebVTT: "spans" (one cue, classed rows) or "stacked" (two cues)
     profile: str = "netflix"  # style profile: a shipped name or a profile file's path
     asr: bool = True  # False: read the trusted transcript along the audio, no transcription
+    english: str | None = None  # --en: an English subtitle file paired by time with a subtitle transcript
 
     def asr_identity(self) -> tuple[object, ...]:
         device = asr.pick_device(self.device)
@@ -153,11 +154,12 @@ def run(
         raise ValueError(f"vtt_layout must be one of {LAYOUTS}, got {settings.vtt_layout!r}")
     clock: dict[str, float] = {}
     with _timed(clock, "parse"):
-        lines = transcript.read(transcript_path)
+        lines = transcript.read(transcript_path, settings.english)
     audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
     audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
-    align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
+    texts = [transcript_path, *([Path(settings.english)] if settings.english else [])]
+    align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION) if cache.root else ""
     if not settings.asr:
         align_key = make_key(align_key, "read-along") if cache.root else ""
     words_data = cache.get("asr", audio_key) if settings.asr else None

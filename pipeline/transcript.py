@@ -11,6 +11,10 @@ Three layouts are understood, detected from the text itself:
   languages separated by any number of blank lines.
 * ``plain``: Russian only, one entry per non-empty row.
 
+An SRT or WebVTT file is a transcript too: each cue with text is a line, its
+rows split into Russian and English by alphabet
+(:mod:`pipeline.subtitles.as_transcript`).
+
 Blank lines carry no meaning in the bilingual layout; script and position
 do. A line of Cyrillic opens an entry; a line of Latin completes the open
 entry, or else stands alone as English without Russian. A line mixing both
@@ -231,15 +235,34 @@ def _is_english(row: str, after_open_ru: bool) -> bool:
 # ---------------------------------------------------------------- files
 
 
-def read(path: str | Path) -> list[Line]:
-    """Read, decode and parse a transcript file."""
+def read(path: str | Path, english: str | Path | None = None) -> list[Line]:
+    """Read, decode and parse a transcript file (a subtitle file too: see :func:`_subtitle_lines`)."""
     path = Path(path)
     check_input(path, "transcript", TranscriptError, MAX_BYTES)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise TranscriptError(path, _unreadable(exc)) from exc
-    return parse(decode(data, path), path)
+    text = decode(data, path)
+    lines = _subtitle_lines(path, text, english)
+    return lines if lines is not None else parse(text, path)
+
+
+def _subtitle_lines(path: Path, text: str, english: str | Path | None) -> list[Line] | None:
+    """An SRT or WebVTT file's cues as transcript lines, or ``None`` for any other transcript.
+
+    ``english`` (``--en``) names an English subtitle file, paired with the
+    cues by time; only a subtitle transcript takes one.
+    """
+    from pipeline.subtitles.as_transcript import is_subtitles, read_lines
+
+    if is_subtitles(path, text):
+        return list(read_lines(text, path, english).lines)
+    if english is not None:
+        raise TranscriptError(
+            path, "is not a subtitle file; --en pairs an English subtitle file with SRT or WebVTT subtitles"
+        )
+    return None
 
 
 def _unreadable(exc: OSError) -> str:
