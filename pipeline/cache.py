@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.fileio import atomic_write_text
 
 _CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 def file_digest(path: Path) -> str:
@@ -88,12 +90,18 @@ class StageCache:
         assert self.root is not None
         return self.root / stage / f"{key}.json"
 
-    def get(self, stage: str, key: str) -> Any | None:
+    def get(self, stage: str, key: str, load: Callable[[Any], T]) -> T | None:
+        """The entry for ``key``, turned into its value by ``load``; ``None`` on a miss.
+
+        An entry that cannot be read, is not JSON, or that ``load`` cannot make
+        sense of (valid JSON of the wrong shape: a damaged or foreign file)
+        counts as a miss, and the stage is simply run again.
+        """
         if self.root is None:
             return None
         try:
-            value = json.loads(self._path(stage, key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            value = load(json.loads(self._path(stage, key).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
             self.misses.append(stage)
             return None
         self.hits.append(stage)

@@ -38,6 +38,14 @@ ALIGN_VERSION = code_version("pipeline.align", "pipeline.transcript", "pipeline.
 
 @dataclass(frozen=True)
 class Settings:
+    """What a run is asked for: the model and where it runs, the language, and the subtitles' look.
+
+    ``model`` is a faster-whisper model name or a local CTranslate2 folder
+    (``None``: the bundled base model); ``device`` "auto", "cpu" or "cuda";
+    ``compute_type`` and ``batch_size`` default by device. ``asr=False``
+    aligns a trusted transcript without transcribing it (no QA report).
+    """
+
     model: str | None = None
     device: str = "auto"
     compute_type: str | None = None
@@ -56,6 +64,8 @@ class Settings:
 
 @dataclass
 class Result:
+    """What a run made: the alignment, the cues, the files written, stage times and the QA report."""
+
     alignment: Alignment
     cues: list[Cue]
     outputs: list[Path]
@@ -119,6 +129,10 @@ class _LazyEngine:
         return self._engine
 
 
+def _words_from_json(rows: list[list[object]]) -> list[Word]:
+    return [Word(str(text), float(start), float(end), float(p)) for text, start, end, p in rows]  # type: ignore[arg-type]
+
+
 def _no_speech(audio_path: Path) -> AudioError:
     # Empty subtitles would replace good ones: say what is wrong instead.
     return AudioError(audio_path, "no speech found in the audio; check that it is the episode's recording")
@@ -134,20 +148,42 @@ def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def run(
-    audio_path: Path,
-    transcript_path: Path,
-    out_dir: Path,
+    audio_path: str | Path,
+    transcript_path: str | Path,
+    out_dir: str | Path,
     settings: Settings = Settings(),
     engine: asr.Engine | None = None,
     progress: Progress | None = None,
     cache: StageCache | None = None,
     subtitles: bool = True,
 ) -> Result:
-    """Parse, decode, transcribe, align, build cues and write every output file.
+    """One episode through every stage: the subtitles, the alignment JSON and the QA report in ``out_dir``.
 
-    ``subtitles=False`` writes only the QA report (``subpipe qa``): with a warm
-    cache nothing but the cues and the report is recomputed.
+    Args:
+        audio_path: the episode's audio, any file ffmpeg reads.
+        transcript_path: the transcript (see :func:`pipeline.transcript.read`).
+        out_dir: where the files go (``<stem>.ru-en.srt``, ``.vtt``, ``.ass``,
+            ``.align.json``, ``.qa.html``, ... with the audio's stem); each is
+            written atomically.
+        settings: model, device, language, subtitle layout and style profile;
+            ``Settings(asr=False)`` reads a trusted transcript along the audio
+            without transcribing (faster, no QA report).
+        engine: a model already loaded with :func:`pipeline.whisper.asr.load`
+            (a batch shares one); by default one is loaded when needed.
+        progress: called with (stage, seconds done, seconds in all).
+        cache: a :class:`~pipeline.cache.StageCache`; a warm one skips the
+            transcription (and the alignment, for an unchanged transcript).
+        subtitles: ``False`` writes only the QA report (``subpipe qa``).
+
+    Returns the :class:`Result`: the alignment, cues, files written, stage
+    times and the QA report.
+
+    Raises a :class:`~pipeline.errors.SubpipeError` subclass for anything the
+    user can fix (``InputNotFound``, ``TranscriptError``, ``AudioError``,
+    ``ModelError``, ``AlignmentError``, ``OutputError``); each carries its
+    ``exit_code`` and a one-line ``message``.
     """
+    audio_path, transcript_path, out_dir = Path(audio_path), Path(transcript_path), Path(out_dir)
     cache = cache or StageCache(None)
     profile = profiles.load(settings.profile)  # before the slow stages, so a typo fails at once
     if settings.vtt_layout not in LAYOUTS:
@@ -162,14 +198,12 @@ def run(
     align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION) if cache.root else ""
     if not settings.asr:
         align_key = make_key(align_key, "read-along") if cache.root else ""
-    words_data = cache.get("asr", audio_key) if settings.asr else None
-    align_data = cache.get("align", align_key)
-    if (words_data is None and settings.asr) or align_data is None:
+    words = cache.get("asr", audio_key, _words_from_json) if settings.asr else None
+    alignment = cache.get("align", align_key, alignment_from_dict)
+    if (words is None and settings.asr) or alignment is None:
         lazy.prefetch()
     with _timed(clock, "decode"):
         samples = audio.decode(audio_path)
-    words = None if words_data is None else [Word(text, start, end, p) for text, start, end, p in words_data]
-    alignment = None if align_data is None else alignment_from_dict(align_data)
     if words is not None and not words and settings.asr:
         raise _no_speech(audio_path)
     if words is None or alignment is None:
@@ -225,6 +259,7 @@ def run(
         result.engine = lazy.loaded.describe()
     if settings.asr:  # the report sets the ASR against the transcript: nothing to set without one
         with _timed(clock, "qa"):
-            result.qa_report = qa.write_reports(out_dir, audio_path.stem, result, samples)
+            report = qa.build(alignment, words, cues, violations)
+            result.qa_report = qa.write_reports(out_dir, audio_path.stem, report, samples)
         result.outputs += result.qa_report.paths
     return result

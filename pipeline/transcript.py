@@ -236,7 +236,15 @@ def _is_english(row: str, after_open_ru: bool) -> bool:
 
 
 def read(path: str | Path, english: str | Path | None = None) -> list[Line]:
-    """Read, decode and parse a transcript file (a subtitle file too: see :func:`_subtitle_lines`)."""
+    """The transcript file at ``path`` as lines, in file order.
+
+    Reads the bilingual layout (a Russian line, then its English line), TSV
+    (``ru<TAB>en``), plain Russian text, or an SRT or WebVTT file (see
+    :func:`_subtitle_lines`; ``english`` pairs an English one with it), in any
+    encoding :func:`decode` tells. Raises ``InputNotFound`` (exit 3) for a
+    missing file and ``TranscriptError`` (exit 4) for one that cannot be read
+    as a transcript (``SubtitleError``, exit 8, for subtitles without cues).
+    """
     path = Path(path)
     check_input(path, "transcript", TranscriptError, MAX_BYTES)
     try:

@@ -6,7 +6,7 @@ Every stage takes and returns these frozen types; none mutates its input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -36,6 +36,8 @@ class Word:
 
 
 class LineStatus(str, Enum):
+    """How a transcript line came out of the alignment."""
+
     ALIGNED = "aligned"
     UNSPOKEN = "unspoken"  # the Russian text is not heard in the audio
     NO_TEXT = "no_text"  # the transcript has no Russian for this line
@@ -43,6 +45,13 @@ class LineStatus(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class AlignedLine:
+    """A transcript line with its time in the audio: ``start``/``end`` are ``None`` unless it was heard.
+
+    ``confidence`` (0..1) blends how much of the line the ASR heard, the
+    aligner's certainty and a plausible pace; ``words`` are its Russian words,
+    timed.
+    """
+
     line: Line
     status: LineStatus
     start: float | None
@@ -69,7 +78,6 @@ class Alignment:
     model: str
     lines: tuple[AlignedLine, ...]
     unscripted: tuple[Span, ...] = ()
-    asr_words: tuple[Word, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

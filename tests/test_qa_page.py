@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.episode import Result
-from pipeline.qa import write_reports
+from pipeline.qa import build, write_reports
 from pipeline.subtitles.cues import build_cues, check_cues
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Word
 from tests.browser import ARTIFACTS, browser  # noqa: F401
@@ -41,8 +40,7 @@ def sample_report(folder: Path, samples: np.ndarray, truth: dict) -> Path:
             )
     alignment = Alignment("sample.ogg", truth["duration"], "whisper-base", tuple(lines))
     cues = build_cues(alignment.lines)
-    result = Result(alignment, cues, [], words, violations=check_cues(cues))
-    return write_reports(folder, "sample", result, samples).paths[0]
+    return write_reports(folder, "sample", build(alignment, words, cues, check_cues(cues)), samples).paths[0]
 
 
 def test_page_loads_offline_lists_the_findings_and_plays_a_clip(

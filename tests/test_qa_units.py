@@ -155,21 +155,28 @@ def test_clips_are_short_opus_that_decode_to_their_length() -> None:
 
 
 def test_batch_summary_lists_episodes_worst_first(tmp_path: Path) -> None:
-    def qa_json(stem: str, wer: float, scores: list[float]) -> Path:
+    def scores(stem: str, wer: float, found: list[float]) -> dict:
         folder = tmp_path / stem
         folder.mkdir()
-        blank = {"start": 0, "end": 1, "reference": "", "heard": "", "detail": ""}
-        findings = [{"kind": "unspoken", "line": k, "score": s, **blank} for k, s in enumerate(scores)]
         (folder / f"{stem}.qa.html").write_text("<html></html>", encoding="utf-8")
-        path = folder / f"{stem}.qa.json"
-        path.write_text(json.dumps({"wer": wer, "cer": wer / 2, "findings": findings}), encoding="utf-8")
-        return path
+        serious = sum(1 for s in found if s >= 0.5)
+        counts = {"unspoken": len(found)}
+        return {"wer": wer, "cer": wer / 2, "findings": len(found), "serious": serious, "counts": counts}
+
+    def page(stem: str) -> Path:
+        return tmp_path / stem / f"{stem}.qa.html"
 
     episodes = [
-        {"stem": "calm", "status": "ok", "qa_json": qa_json("calm", 0.3, [0.2]), "error": None},
-        {"stem": "messy", "status": "ok", "qa_json": str(qa_json("messy", 0.1, [0.9, 0.8])), "error": None},
-        {"stem": "broken", "status": "failed", "qa_json": None, "error": "audio: cannot decode\nat all"},
+        {"stem": "calm", "status": "ok", "scores": scores("calm", 0.3, [0.2]), "qa_html": page("calm")},
+        {
+            "stem": "messy",
+            "status": "ok",
+            "scores": scores("messy", 0.1, [0.9, 0.8]),
+            "qa_html": page("messy"),
+        },
+        {"stem": "broken", "status": "failed", "scores": None, "error": "audio: cannot decode\nat all"},
     ]
+    episodes[1]["qa_html"] = page("messy")
 
     written = write_batch_summary(tmp_path, episodes)
 

@@ -396,6 +396,24 @@ def test_verbose_shows_the_traceback_then_the_same_line(episode: Path, tmp_path:
 # ---------------------------------------------------------------- the pieces: staging and the lock
 
 
+@pytest.mark.parametrize("damage", ['{"wrong": "shape"}', "[[1, 2]]", '"text"', "[1, 2, 3]"])
+def test_a_damaged_cache_entry_is_a_miss_and_the_run_recomputes_it(
+    episode: Path, monkeypatch, capsys, engine, damage: str
+) -> None:
+    _share(engine, monkeypatch)
+    out = episode / "out"
+    entries = sorted((out / ".subpipe-cache").glob("*/*.json"))
+    assert {p.parent.name for p in entries} == {"asr", "align"}
+    for path in entries:
+        path.write_text(damage, encoding="utf-8")
+
+    assert main(_args(episode)) == 0, capsys.readouterr().err
+    stages = next(line for line in capsys.readouterr().out.splitlines() if "stages:" in line)
+    assert "transcribe" in stages and "align" in stages  # both recomputed, not an internal error
+    for path in entries:
+        assert path.read_text(encoding="utf-8") != damage  # and written again, whole
+
+
 def test_staged_writes_appear_together_or_not_at_all(tmp_path: Path) -> None:
     out = tmp_path / "out"
     atomic_write_text(out / "a.srt", "old a")

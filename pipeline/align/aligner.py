@@ -90,7 +90,6 @@ def align(
         model=model_name,
         lines=tuple(_time_untranslated(aligned, unscripted)),
         unscripted=tuple(unscripted),
-        asr_words=tuple(asr_words),
     )
 
 

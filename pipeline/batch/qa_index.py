@@ -5,13 +5,14 @@
     {
         "stem": "ep01",                       # str, the episode's name
         "status": "ok",                       # str, the batch's word for how the episode went
-        "qa_json": "OUT/ep01/ep01.qa.json",   # str | Path | None: its report, if one was written
+        "scores": {...},                      # dict | None: pipeline.qa.headline() of its report
+        "qa_html": "OUT/ep01/ep01.qa.html",   # str | Path | None: its report page, if one was written
         "error": None,                        # str | None: one line saying why it failed
-        "qa_html": "OUT/ep01/ep01.qa.html",   # optional; default: beside qa_json
     }
 
-Scores and finding counts are read from each ``qa.json``; an episode whose
-report is missing or unreadable is listed with its status and error. Worst
+The figures come from the manifest (the batch keeps each episode's
+:func:`pipeline.qa.headline`), not from reading the reports back; an
+episode without them is listed with its status and error. Worst
 first means: episodes without a report (something failed), then those with
 the most findings that need a look (score >= ``SERIOUS``), then higher WER.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.fileio import atomic_write_text
+from pipeline.qa import SERIOUS
 from pipeline.qa.findings import Kind
 from pipeline.qa.fmt import percent
 
-SERIOUS = 0.5
 CSP = "default-src 'none'; style-src 'unsafe-inline'"  # the index, too, never fetches anything
 COLUMNS = [
     "stem",
@@ -97,23 +97,22 @@ def read_row(out_root: Path, episode: dict[str, Any]) -> Row:
     stem = str(episode.get("stem", ""))
     status = str(episode.get("status", ""))
     error = " ".join(str(episode.get("error") or "").split())
-    qa_json = episode.get("qa_json")
-    if not qa_json:
+    scores = episode.get("scores")
+    if not scores:
         return Row(stem, status, error, "")
-    path = Path(qa_json)
-    html = Path(episode.get("qa_html") or path.with_name(path.name.removesuffix(".json") + ".html"))
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        findings = data["findings"]
-        wer, cer = float(data["wer"]), float(data["cer"])
-        scores = [float(f["score"]) for f in findings]
-        counts = {k.value: sum(1 for f in findings if f["kind"] == k.value) for k in Kind}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = f"report unreadable: {exc.__class__.__name__}"
-        return Row(stem, status, f"{error}; {reason}" if error else reason, "")
-    report = os.path.relpath(html, out_root) if html.exists() else ""
-    serious = sum(1 for s in scores if s >= SERIOUS)
-    return Row(stem, status, error, report, wer, cer, counts, serious, max(scores, default=0.0))
+    html = episode.get("qa_html")
+    report = os.path.relpath(html, out_root) if html else ""
+    return Row(
+        stem,
+        status,
+        error,
+        report,
+        float(scores["wer"]),
+        float(scores["cer"]),
+        dict(scores.get("counts", {})),
+        int(scores.get("serious", 0)),
+        float(scores.get("top_score", 0.0)),
+    )
 
 
 def render_csv(rows: Sequence[Row]) -> str:

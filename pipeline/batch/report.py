@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch.qa_index import read_row
 from pipeline.batch.state import MANIFEST_NAME, EpisodeRecord, Manifest, Status
 from pipeline.errors import BatchError
 
@@ -77,33 +76,15 @@ def summarize(manifest: Manifest, run_id: str, out_root: Path, attempted: int, w
     return summary
 
 
-def _qa_json(out_root: Path, stem: str) -> Path:
-    return out_root / stem / f"{stem}.qa.json"
-
-
-def qa_scores(out_root: Path, stem: str) -> dict[str, Any] | None:
-    """The QA report's headline numbers for the manifest, read as the batch summary page reads them."""
-    path = _qa_json(out_root, stem)
-    row = read_row(out_root, {"stem": stem, "qa_json": path}) if path.is_file() else None
-    if row is None or row.wer is None:
-        return None
-    return {
-        "wer": row.wer,
-        "cer": row.cer,
-        "findings": row.findings,
-        "serious": row.serious,
-        "top_score": row.top_score,
-    }
-
-
 def qa_entry(out_root: Path, record: EpisodeRecord) -> dict[str, Any]:
-    """One episode as :func:`pipeline.batch.qa_index.write_batch_summary` lists it."""
-    path = _qa_json(out_root, record.stem)
-    done = record.status is Status.DONE and path.is_file()
+    """One episode as :func:`pipeline.batch.qa_index.write_batch_summary` lists it: its manifest figures."""
+    page = out_root / record.stem / f"{record.stem}.qa.html"
+    done = record.status is Status.DONE and record.scores is not None
     return {
         "stem": record.stem,
         "status": record.status.value,
-        "qa_json": path if done else None,
+        "scores": record.scores if done else None,
+        "qa_html": page if done and page.is_file() else None,
         "error": record.error,
     }
 

@@ -19,11 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from pipeline import episode
+from pipeline import episode, qa
 from pipeline.batch.inputs import Episode, find_episodes
 from pipeline.batch.plan import identity, plan, settings_dict
 from pipeline.batch.qa_index import write_batch_summary
-from pipeline.batch.report import Summary, now, qa_entry, qa_scores, summarize
+from pipeline.batch.report import Summary, now, qa_entry, summarize
 from pipeline.batch.state import (
     CACHE_DIR,
     EpisodeRecord,
@@ -174,7 +174,7 @@ class _Worker:
                 record,
                 status=Status.DONE,
                 outputs=[str(p.relative_to(self.out_root)) for p in result.outputs],
-                scores=qa_scores(self.out_root, item.stem),
+                scores=qa.headline(result.qa_report.report) if result.qa_report else None,
                 audio_seconds=round(result.alignment.duration, 3),
                 stage_seconds={k: round(v, 3) for k, v in result.stage_seconds.items()},
                 cache_hits=result.cache_hits,

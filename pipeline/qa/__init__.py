@@ -10,7 +10,7 @@ Data flow, after the aligner and the cue builder have run:
    ``<stem>.qa.json``, ``<stem>.qa.md`` and the self-contained ``<stem>.qa.html``
    (timeline from :mod:`~pipeline.qa.timeline`, clips from :mod:`~pipeline.qa.clips`).
 
-:mod:`~pipeline.batch.qa_index` writes the summary of a batch of episodes.
+:func:`headline` gives the figures a batch lists (:mod:`pipeline.batch.qa_index`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +29,9 @@ from pipeline.qa.fmt import percent
 from pipeline.qa.report_html import clip_stretches, render_page
 from pipeline.qa.report_text import finding_counts, to_json, to_markdown
 
-if TYPE_CHECKING:
-    from pipeline.episode import Result
+__all__ = ["SERIOUS", "SUFFIXES", "QAOutput", "Report", "build", "headline", "output_names", "write_reports"]
 
-__all__ = ["SUFFIXES", "QAOutput", "Report", "build", "output_names", "write_reports"]
+SERIOUS = 0.5  # a finding scored this or more needs a producer's look
 
 SUFFIXES = ("qa.html", "qa.json", "qa.md")
 
@@ -55,14 +54,22 @@ def output_names(stem: str) -> list[str]:
     return [f"{stem}.{suffix}" for suffix in SUFFIXES]
 
 
-def write_reports(out_dir: Path, stem: str, result: Result, samples: np.ndarray) -> QAOutput:
-    """Build the report from a run's results and write its three files atomically.
+def headline(report: Report) -> dict[str, Any]:
+    """The figures a batch lists per episode: WER, CER, findings by kind, how many are serious."""
+    scores = [f.score for f in report.findings]
+    return {
+        "wer": report.scores.wer,
+        "cer": report.scores.cer,
+        "findings": len(scores),
+        "serious": sum(1 for s in scores if s >= SERIOUS),
+        "top_score": max(scores, default=0.0),
+        "counts": finding_counts(report),
+    }
 
-    Rule violations come from ``result.violations`` when the run computed
-    them, otherwise from :func:`pipeline.subtitles.cues.check_cues` on its cues.
-    """
-    violations = getattr(result, "violations", None)
-    report = build(result.alignment, result.asr_words, result.cues, violations)
+
+def write_reports(out_dir: Path, stem: str, report: Report, samples: np.ndarray) -> QAOutput:
+    """Write ``report`` as ``<stem>.qa.html`` (with audio clips cut from ``samples``), ``.qa.json``
+    and ``.qa.md`` in ``out_dir``, each atomically; :func:`build` makes the report."""
     clips = make_clips(samples, clip_stretches(report))
     html_path, json_path, md_path = (Path(out_dir) / name for name in output_names(stem))
     atomic_write_text(html_path, render_page(report, stem, clips))

@@ -26,7 +26,6 @@ from pipeline.subtitles.profiles import DEFAULT, Profile
 from pipeline.types import Cue
 
 TOLERANCE = 0.001  # subtitle files keep milliseconds, so finer differences are rounding
-READING_SPEED = ("reading_speed_ru", "reading_speed_en")
 LANGS = {"auto": None, "ru": ("ru",), "en": ("en",)}
 
 

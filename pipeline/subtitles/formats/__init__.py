@@ -1,8 +1,9 @@
 """Subtitle and alignment output: one module per format, all converting through ``Cue``.
 
-The SRT and WebVTT modules offer ``EXTENSION``, ``compose(cues, languages)``
-and ``parse(text, languages=None)``; :data:`FORMATS` maps extensions to them.
-:func:`read_subtitles` reads any real-world SRT or WebVTT file.
+Each format module composes from ``Cue``s (``compose_srt``, ``compose_vtt``,
+``compose_karaoke``, ``compose_ass``); SRT and WebVTT also parse back into them
+(``parse_srt``, ``parse_vtt``). :func:`read_subtitles` reads any real-world SRT
+or WebVTT file; :func:`write_outputs` writes every file of a run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from functools import partial
 from pathlib import Path
 
 from pipeline.fileio import atomic_write_text
-from pipeline.subtitles.formats import subrip, webvtt
 from pipeline.subtitles.formats._lenient import ReadWarning
 from pipeline.subtitles.formats.alignment_json import alignment_from_dict, alignment_to_dict
 from pipeline.subtitles.formats.ass import compose_ass
@@ -24,7 +24,6 @@ from pipeline.subtitles.formats.webvtt import LAYOUTS, compose_vtt, parse_vtt
 from pipeline.types import Alignment, Cue
 
 __all__ = [
-    "FORMATS",
     "LAYOUTS",
     "ReadWarning",
     "SubtitleFile",
@@ -41,8 +40,6 @@ __all__ = [
     "repair_timing",
     "write_outputs",
 ]
-
-FORMATS = {subrip.EXTENSION: subrip, webvtt.EXTENSION: webvtt}
 
 
 def _subtitles(stem: str, vtt_layout: str) -> list[tuple[str, Callable[[Sequence[Cue]], str]]]:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pipeline.subtitles.formats._common import clean_rows
 from pipeline.types import Cue
 
-EXTENSION = "ass"
 WIDTH, HEIGHT = 1920, 1080
 RU_SIZE, EN_SIZE = 60, 52
 MARGIN_V = 50
@@ -74,6 +73,3 @@ def _time(seconds: float) -> str:
     hours, rest = divmod(total, 360_000)
     minutes, rest = divmod(rest, 6_000)
     return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
-
-
-compose = compose_ass

@@ -12,7 +12,6 @@ from pipeline.subtitles.formats._common import clean_rows, ms, timestamp
 from pipeline.subtitles.formats.webvtt import escape
 from pipeline.types import Cue
 
-EXTENSION = "vtt"
 STYLE = """STYLE
 ::cue {
   color: #ffffff;
@@ -75,6 +74,3 @@ def _stamps(cue: Cue, tokens: Sequence[str]) -> list[float | None]:
         out.append(at / 1000)
         last = at
     return out[: len(tokens)]
-
-
-compose = compose_karaoke

@@ -29,7 +29,6 @@ from pipeline.subtitles.formats._lenient import (
 )
 from pipeline.types import Cue
 
-EXTENSION = "srt"
 _NOT_ITALIC = re.compile(r"</?(?!i>)[A-Za-z][^<>]*>|\{\\[^{}]*\}")
 
 
@@ -165,7 +164,3 @@ def _italic_rows(rows: Sequence[str]) -> list[bool]:
         open_ = italic and not row.endswith("</i>")
         marked.append(italic)
     return marked
-
-
-compose = compose_srt
-parse = parse_srt

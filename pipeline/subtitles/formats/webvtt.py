@@ -22,7 +22,6 @@ from pipeline.subtitles.formats._common import (
 from pipeline.subtitles.formats._lenient import BadTiming, ReadWarning, is_timing_line, read_timing
 from pipeline.types import Cue
 
-EXTENSION = "vtt"
 LAYOUTS = ("spans", "stacked")
 STYLE = """STYLE
 ::cue(.ru) {
@@ -245,7 +244,3 @@ def _classed_rows(lines: Sequence[tuple[int, str]]) -> tuple[Row, ...]:
 
 def escape(row: str) -> str:
     return row.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-compose = compose_vtt
-parse = parse_vtt
