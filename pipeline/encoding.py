@@ -247,10 +247,9 @@ def _utf8(data: bytes) -> Decoded | None:
 def _legacy(data: bytes, path: str | Path | None, error: type[SubpipeError], hint: str) -> Decoded:
     best: tuple[float, _Page, str] | None = None
     for page in _PAGES:
-        try:
-            text = data.decode(page.codec)
-        except UnicodeDecodeError:
-            continue
+        # A byte the page leaves undefined (0x98 in Windows-1251) becomes U+FFFD and
+        # counts as mojibake: one stray byte does not hand a Russian file to KOI8-R.
+        text = data.decode(page.codec, errors="replace")
         if best is not None and text == best[2]:
             continue  # reads the same as a page before it (German under 1252 and 1250)
         score, mojibake, scored = _score(text, page)
@@ -264,7 +263,7 @@ def _legacy(data: bytes, path: str | Path | None, error: type[SubpipeError], hin
         problem = f"unknown text encoding: not UTF-8, and not readable as {names}; {hint}"
         raise error(path, problem, _first_high_line(data))
     _, page, text = best
-    return _finish(text, 0, page.codec, page.name, "letters")
+    return _finish(text, text.count("\ufffd"), page.codec, page.name, "letters")
 
 
 def _score(text: str, page: _Page) -> tuple[float, int, int]:
@@ -289,7 +288,10 @@ def _score(text: str, page: _Page) -> tuple[float, int, int]:
                     continue
                 kind = cjk(char)
                 if kind is not None:
-                    rest += _CJK_COST[kind]
+                    if _common_cjk(char, page.codec):
+                        rest += _CJK_COST[kind]
+                    else:
+                        mojibake += 1
                     continue
                 lower = char.lower()[:1]
                 for lang in by_language:
@@ -304,6 +306,30 @@ def _score(text: str, page: _Page) -> tuple[float, int, int]:
                 else:
                     mojibake += 1
     return max(by_language.values(), default=0.0) + rest + mojibake * _MOJIBAKE, mojibake, scored
+
+
+def _common_cjk(char: str, codec: str) -> bool:
+    """Whether a Chinese, Japanese or Korean character is one of the page's common ones.
+
+    Each of these encodings keeps its everyday characters in one block: GB2312
+    inside GB18030 (3,755 frequent hanzi and 3,008 more), Big5's frequent
+    hanzi (lead bytes A4-C6), Shift JIS's kana and level-1 kanji, EUC-KR's
+    2,350 hangul. A reading that lands in the rest (random bytes read as
+    Chinese, or Big5 read as GB18030) is mojibake.
+    """
+    if cjk(char) == "kana":
+        return codec == "shift_jis"
+    try:
+        if codec == "gb18030":
+            return len(char.encode("gb2312")) == 2
+        encoded = char.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    if codec == "big5":
+        return 0xA4 <= encoded[0] <= 0xC6
+    if codec == "shift_jis":
+        return encoded[0] < 0x98 or (encoded[0] == 0x98 and encoded[1] <= 0x72)
+    return True
 
 
 def _coherent(word: str, page: _Page) -> bool:

@@ -108,6 +108,12 @@ def test_2_cyrillic_code_pages_still_read_as_cyrillic(tmp_path: Path) -> None:
         read = read_subtitles(_file(tmp_path / f"{encoding}.srt", text, encoding))
         assert read.cues[0].ru == ("Всем привет, это эпизод.", "Как дела у вас?")
         assert name in read.warnings[0].message
+    # a byte Windows-1251 leaves undefined does not hand the file to another page
+    stray = tmp_path / "stray.srt"
+    vas = " вас".encode("cp1251")
+    stray.write_bytes(text.encode("cp1251").replace(vas, vas + b"\x98"))
+    read = read_subtitles(stray)
+    assert read.cues[0].ru[1] == "Как дела у вас\ufffd?" and "Windows-1251" in read.warnings[0].message
     wrong = _file(tmp_path / "wrong.srt", text, "cp1251")
     assert read_subtitles(wrong, encoding="cp1252").cues[0].ru == ()  # --encoding is obeyed
 
@@ -342,7 +348,7 @@ def test_11_zero_length_and_backwards_cues_are_named_plainly(tmp_path: Path) -> 
 
 def test_11_unreadable_encodings_are_an_error_naming_the_line(tmp_path: Path) -> None:
     path = _file(tmp_path / "x.srt", "1\n00:00:01,000 --> 00:00:02,000\n")
-    path.write_bytes(path.read_bytes() + "Привет".encode("cp1251") + b"\x98\n")
+    path.write_bytes(path.read_bytes() + b"\x98\x90\x81\n")
     with pytest.raises(SubtitleError, match="unknown text encoding") as info:
         read_subtitles(path)
     assert info.value.line_no == 3
