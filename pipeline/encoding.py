@@ -105,6 +105,7 @@ _WORDS = re.compile(r"[^\W\d_]+")
 # Tab, newline, CR, form feed and vertical tab turn up in genuine text (Word
 # writes VT for a soft line break); every other C0/C1 control points to binary.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +236,13 @@ def _decode(data: bytes, codec: str) -> tuple[str, int]:
 
 def _utf8(data: bytes) -> Decoded | None:
     text, bad = _decode(data, "utf-8")
-    good = sum(1 for c in text if c > "\x7f" and c != "\ufffd")
+    if not bad:
+        return _finish(text, bad, "utf-8", "UTF-8", "utf-8")
+    good = len(text.encode("utf-8", errors="replace")) - len(text) - 2 * text.count("\ufffd")
     # All UTF-8 but a line pasted in from a file in another encoding. Legacy
     # text almost never forms valid UTF-8 sequences (a Russian Windows-1251
     # file would need a capital letter before a "«" or an "ё").
-    if not bad or good >= 10 * bad:
+    if good >= 10 * bad:
         return _finish(text, bad, "utf-8", "UTF-8", "utf-8")
     return None
 
@@ -368,14 +371,17 @@ def _finish(text: str, replaced: int, codec: str, name: str, how: str) -> Decode
 
 def _refuse_binary_bytes(data: bytes, path: str | Path | None, error: type[SubpipeError], hint: str) -> None:
     """Binary data (images, audio, archives) is full of control bytes; text has hardly any."""
-    controls = sum(1 for b in data if b < 0x09 or 0x0E <= b < 0x20 or b == 0x7F)
+    controls = len(_CONTROL_BYTES.findall(data))
     if controls * 20 > len(data):
-        at = next(i for i, b in enumerate(data) if b < 0x09 or 0x0E <= b < 0x20 or b == 0x7F)
+        found = _CONTROL_BYTES.search(data)
+        at = found.start() if found else 0
         raise error(path, f"is a binary file, not text; {hint}", data.count(b"\n", 0, at) + 1)
 
 
 def _refuse_binary(decoded: Decoded, path: str | Path | None, error: type[SubpipeError], hint: str) -> None:
     text = decoded.text
+    if _CONTROL.search(text) is None and not decoded.replaced:
+        return
     controls = len(_CONTROL.findall(text)) + text.count("\ufffd")
     # A stray NUL or control character survives copy-and-paste (WebVTT even
     # says what a NUL means); a tenth of them is no text at all.
@@ -386,5 +392,5 @@ def _refuse_binary(decoded: Decoded, path: str | Path | None, error: type[Subpip
 
 
 def _first_high_line(data: bytes) -> int:
-    at = next((i for i, b in enumerate(data) if b > 0x7F), 0)
-    return data.count(b"\n", 0, at) + 1
+    found = re.search(rb"[\x80-\xff]", data)
+    return data.count(b"\n", 0, found.start() if found else 0) + 1

@@ -39,9 +39,9 @@ class SubtitleTranscript:
 
 def is_subtitles(path: str | Path, text: str) -> bool:
     """Whether a transcript file is really subtitles: by its name, its WEBVTT header or its timing lines."""
-    if Path(path).suffix.lower() in _SUFFIXES or text.lstrip().upper().startswith("WEBVTT"):
+    if Path(path).suffix.lower() in _SUFFIXES or text.lstrip()[:6].upper() == "WEBVTT":
         return True
-    rows = [row for row in text.split("\n") if row.strip()]
+    rows = [row for row in text[:20_000].split("\n") if row.strip()]  # subtitles show it from the start
     timed = sum(1 for row in rows if is_timing_line(row, "srt"))
     return timed >= 2 and timed >= _TIMING_SHARE * len(rows)
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pipeline.alphabet import word_counts
+from pipeline.alphabet import has_cyrillic, has_latin, word_counts
 from pipeline.types import Cue
 
 LANGUAGES = ("ru", "en")
@@ -126,21 +126,26 @@ def row_languages(raw: Sequence[RawCue]) -> list[list[str]]:
     decide what kind of file it is: nearly all Cyrillic is Russian, nearly
     all Latin is English, whatever a few rows hold. A file with both is dual:
     when its italic rows are Latin and its plain rows Cyrillic (subpipe's own
-    dual SRT) italics mark English; otherwise each row goes by the alphabet
-    most of its words are in, and a row without letters ("...", "♪") goes
-    with its neighbour.
+    dual SRT) italics mark English; otherwise a row with Cyrillic letters is
+    Russian ("Новости GDPR") and one with only Latin letters English, and a
+    row without letters ("...", "♪") goes with its neighbour.
     """
     scripts = {id(row): _script(row.text) for cue in raw for row in cue.rows}
     unmarked = [row for cue in raw for row in cue.rows if row.mark not in ("ru", "en")]
     counts = Counter(scripts[id(row)] for row in unmarked)
-    ru, en = counts["ru"], counts["en"]
-    if en <= _STRAY_SHARE * (ru + en):
-        single: str | None = "ru" if ru or not en else "en"
-    elif ru <= _STRAY_SHARE * (ru + en):
+    main = "en" if counts["en"] > counts["ru"] else "ru"
+    # A row with any Cyrillic cannot be English-only, nor one with any Latin Russian-only:
+    # "GDPR и Facebook" in a Russian file is Russian text, however its words count.
+    only_latin = sum(1 for row in unmarked if has_latin(row.text) and not has_cyrillic(row.text))
+    only_cyrillic = sum(1 for row in unmarked if has_cyrillic(row.text) and not has_latin(row.text))
+    with_letters = sum(1 for row in unmarked if scripts[id(row)] is not None)
+    single: str | None = None
+    if only_latin <= _STRAY_SHARE * with_letters and only_cyrillic <= _STRAY_SHARE * with_letters:
+        single = main  # every row mixes the alphabets: go by the words
+    elif only_latin <= _STRAY_SHARE * with_letters:
+        single = "ru"
+    elif only_cyrillic <= _STRAY_SHARE * with_letters:
         single = "en"
-    else:
-        single = None
-    main = "en" if en > ru else "ru"
     by_italics = single is None and _italics_mark_english(unmarked, scripts)
     out = []
     for cue in raw:
@@ -152,8 +157,10 @@ def row_languages(raw: Sequence[RawCue]) -> list[list[str]]:
                 langs.append(single)
             elif by_italics:
                 langs.append("en" if row.mark == "i" else "ru")
+            elif has_cyrillic(row.text):
+                langs.append("ru")  # an English row hardly ever holds Cyrillic; a Russian one Latin often
             else:
-                langs.append(scripts[id(row)] if scripts[id(row)] in ("ru", "en") else None)
+                langs.append("en" if has_latin(row.text) else None)
         out.append(_fill(langs, main))
     return out
 
@@ -172,7 +179,8 @@ def _italics_mark_english(rows: Sequence[Row], scripts: dict[int, str | None]) -
     italic = Counter(scripts[id(r)] for r in rows if r.mark == "i")
     plain = Counter(scripts[id(r)] for r in rows if r.mark != "i")
     italic_n, plain_n = italic["ru"] + italic["en"], plain["ru"] + plain["en"]
-    return bool(italic_n and plain_n) and italic["en"] >= 0.8 * italic_n and plain["ru"] >= 0.8 * plain_n
+    # Two thirds: a Russian row of brand names ("GDPR и Facebook") is mostly Latin.
+    return bool(italic_n and plain_n) and 3 * italic["en"] >= 2 * italic_n and 3 * plain["ru"] >= 2 * plain_n
 
 
 def _fill(langs: Sequence[str | None], main: str) -> list[str]:

@@ -101,7 +101,7 @@ def parse_subtitles(
     The format is told by the content (a ``WEBVTT`` header) before the file
     name, since downloaded files are often misnamed.
     """
-    if text.lstrip().upper().startswith("WEBVTT"):
+    if text.lstrip()[:6].upper() == "WEBVTT":
         return "vtt", read_vtt(text, languages, source=path, require_header=False)
     if Path(path).suffix.lower() == ".vtt":
         return "vtt", read_vtt(text, languages, source=path, require_header=False)
