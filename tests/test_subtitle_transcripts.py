@@ -131,3 +131,18 @@ def test_run_re_times_another_tools_subtitles(tmp_path: Path, sample_samples, sa
 def test_transcript_lines_are_plain_lines() -> None:
     found = read_lines("WEBVTT\n\n00:01.000 --> 00:02.000\n<c.ru>Да</c>\n<c.en>Yes</c>\n", "x.vtt")
     assert found.lines == (Line(0, "Да", "Yes", 3),)
+
+
+def test_the_re_timing_benchmark_damages_the_truth_as_it_says(sample_truth) -> None:
+    from bench import retime
+    from pipeline.subtitles.formats import parse_srt
+
+    old = retime.damage(sample_truth)
+    spoken = [k for k, line in enumerate(sample_truth["lines"]) if line["ru"] and line["spoken"]]
+    cues = parse_srt(old.text)
+    assert len(cues) == len(old.kept) == len(spoken) - max(1, round(retime.DROPPED_SHARE * len(spoken)))
+    assert len(old.edited) == round(retime.EDITED_SHARE * len(spoken))
+    for cue, k in zip(cues, old.kept):
+        line = sample_truth["lines"][k]
+        assert abs(cue.start - (retime.OFFSET_S + line["start"] * retime.DRIFT)) < 0.001
+        assert (" ".join(cue.ru) == line["ru"]) == (k not in old.edited)
