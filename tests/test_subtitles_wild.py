@@ -242,7 +242,10 @@ def test_8_header_lines_and_old_region_lines_are_part_of_the_header(tmp_path: Pa
         "WEBVTT\nKind: captions\nLanguage: en\nStyle:\n"
         "::cue(c.colorE5E5E5) { color: rgb(229,229,229);\n }\n##\n\n"
     )
-    old_regions = "WEBVTT\nRegion: id=fred width=40% lines=3 regionanchor=0%,100% viewportanchor=10%,90%\n\n"
+    old_regions = (
+        "WEBVTT\nRegion: id=fred width=40% lines=3 regionanchor=0%,100% viewportanchor=10%,90%\n\n"
+        "REGION: id=bill width=40% lines=3\n\n"  # the old syntax as a block of its own
+    )
     for name, head in (("hls", ""), ("youtube", youtube), ("regions", old_regions)):
         body = text if not head else head + "00:00:01.000 --> 00:00:03.000 region:fred\nA cue\n"
         read = read_subtitles(_file(tmp_path / f"{name}.vtt", body))

@@ -118,7 +118,8 @@ def require_text(parsed: Parsed, path: str | Path, *, empty: bool) -> None:
         raise SubtitleError(path, problem.replace("(cue dropped: ", "("))
     if parsed.cues:
         raise SubtitleError(path, f"no cues with text: its {len(parsed.cues)} cues are all empty")
-    raise SubtitleError(path, "no cues: the file is empty" if empty else "no cues")
+    missing = "the file is empty" if empty else "no timing line like 00:00:01.000 --> 00:00:02.500"
+    raise SubtitleError(path, f"no cues: {missing}")
 
 
 def repair_timing(

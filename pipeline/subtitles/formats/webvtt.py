@@ -217,7 +217,8 @@ def _block(lines: Sequence[str], start: int) -> tuple[_Block, int]:
 def _silent(first: str) -> bool:
     """Blocks that are no cue and need no word: comments, style sheets, regions."""
     head = first.split(maxsplit=1)[0] if first.strip() else ""
-    return head in ("NOTE", "STYLE", "REGION") or first.startswith(("NOTE\t", "STYLE\t", "REGION\t"))
+    # "REGION:"/"Region:" blocks are the old syntax of region definitions.
+    return head in ("NOTE", "STYLE", "REGION") or head.rstrip(":").upper() == "REGION"
 
 
 def _stacked_pair(a: Cue, b: Cue) -> bool:
