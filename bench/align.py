@@ -76,20 +76,20 @@ def run_subpipe(files: synth.EpisodeFiles, out: Path, extra: list[str]) -> tuple
     return json.loads(result.read_text(encoding="utf-8")), measured
 
 
-def run_baseline(files: synth.EpisodeFiles, out: Path) -> tuple[dict, Measured]:
-    result = out / "baseline.json"
-    measured = measure("bench.baseline", [str(files.audio), str(files.transcript), str(result)])
+def run_json(module: str, files: synth.EpisodeFiles, result: Path) -> tuple[dict, Measured]:
+    """Run ``python -m MODULE AUDIO TRANSCRIPT RESULT.json``, measured; return the result and the measure."""
+    measured = measure(module, [str(files.audio), str(files.transcript), str(result)])
     if measured.returncode != 0:
-        raise SystemExit(f"baseline failed on {files.audio}:\n{measured.output[-2000:]}")
+        raise SystemExit(f"{module} failed on {files.audio}:\n{measured.output[-2000:]}")
     return json.loads(result.read_text(encoding="utf-8")), measured
+
+
+def run_baseline(files: synth.EpisodeFiles, out: Path) -> tuple[dict, Measured]:
+    return run_json("bench.baseline", files, out / "baseline.json")
 
 
 def run_aeneas(files: synth.EpisodeFiles, out: Path) -> tuple[dict, Measured]:
-    result = out / "aeneas.json"
-    measured = measure("bench.aeneas_peer", [str(files.audio), str(files.transcript), str(result)])
-    if measured.returncode != 0:
-        raise SystemExit(f"aeneas failed on {files.audio}:\n{measured.output[-2000:]}")
-    return json.loads(result.read_text(encoding="utf-8")), measured
+    return run_json("bench.aeneas_peer", files, out / "aeneas.json")
 
 
 def table(name: str, truth: dict, rows: list[tuple[str, Figures, Measured]]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import subprocess
 import tempfile
 import wave
 from collections.abc import Sequence
@@ -29,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.festival import CACHE_ROOT, SAMPLE_RATE, TimedWord, festival_available
+from bench.festival import (
+    CACHE_ROOT,
+    TimedWord,
+    festival_available,
+    read_wav,
+    run_batch,
+    scheme_string,
+)
 from bench.seed_text import _EDGE_PUNCT, reference_words
 from pipeline.fileio import atomic_write_text
 
@@ -147,14 +153,6 @@ def utterance_ids() -> list[str]:
     return sorted(texts())
 
 
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
-            raise CorpusError(f"{path}: expected 16 kHz mono 16-bit, got {w.getparams()}")
-        data = w.readframes(w.getnframes())
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-
-
 @cache
 def _wav_seconds(utt_id: str) -> float:
     with wave.open(str(VOICE_DIR / "wav" / f"{utt_id}.wav"), "rb") as w:
@@ -190,22 +188,11 @@ FrontEndWords = list[tuple[str, list[tuple[str, list[str]]]]]  # per token: (nam
 def _run_front_end(items: Sequence[tuple[str, str]]) -> dict[str, FrontEndWords]:
     """Festival's tokens, words and phones for (id, marked text) pairs, in one process."""
 
-    def scheme(s: str) -> str:
-        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     with tempfile.TemporaryDirectory(prefix="subpipe-festvox-") as tmp:
         script = Path(tmp) / "words.scm"
-        body = [_FRONT_END] + [f"(subpipe-words {scheme(i)} {scheme(t)})" for i, t in items]
+        body = [_FRONT_END] + [f"(subpipe-words {scheme_string(i)} {scheme_string(t)})" for i, t in items]
         script.write_text("\n".join(body) + "\n", encoding="utf-8")
-        proc = subprocess.run(
-            ["festival", "-b", str(script)],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=120 + len(items),
-            check=False,
-        )
+        proc = run_batch(script, 120 + len(items))
     out: dict[str, FrontEndWords] = {}
     pending: dict[str, FrontEndWords] = {}
     for row in proc.stdout.splitlines():
