@@ -8,8 +8,8 @@ used) and places every line it kept from the audio; the starts are scored
 against the truth of those lines. The SRT's own starts are scored too, to
 show how far off they were.
 
-``python -m bench.retime [EPISODE ...]`` runs it alone; ``make bench-align``
-runs it after the other scenarios (:func:`report`).
+``make bench-align`` re-times real-clean after its scenarios;
+``python -m bench.retime [SCENARIO ...] [--no-asr]`` re-times any of them alone.
 """
 
 from __future__ import annotations
@@ -120,6 +120,10 @@ def table(name: str, truth: dict, rows: list[tuple[str, Figures, Measured | None
     return "\n".join(lines)
 
 
+# The real-speech episode re-timed by make bench-align (5 min, exact transcript).
+EPISODES = ("real-clean",)
+
+
 def report(episodes: dict[str, Callable[[], EpisodeFiles]], no_asr: bool = False) -> None:
     """Print the re-timing table of each episode (subpipe run, and ``--no-asr`` when asked)."""
     for name, build in episodes.items():
@@ -136,25 +140,20 @@ def report(episodes: dict[str, Callable[[], EpisodeFiles]], no_asr: bool = False
         print(table(name, truth, rows), flush=True)
 
 
-def episodes() -> dict[str, Callable[[], EpisodeFiles]]:
-    """The real-speech episode to re-time (bench.realspeech's real-clean), else the demo sample."""
-    try:
-        from bench import realspeech  # built by make festival's festvox-ru recordings
-    except ImportError:
-        realspeech = None
-    if realspeech is not None:
-        return {"real-clean": lambda: realspeech.build("real-clean")}
-    from bench.align import SEED as SEED_TEXT
-    from bench.align import committed_sample
-
-    return {"sample": lambda: committed_sample(SEED_TEXT)}
-
-
 def main(argv: list[str] | None = None) -> int:
+    from bench.align import SCENARIOS
+    from bench.align import SEED as SEED_TEXT
+
     parser = argparse.ArgumentParser(prog="python -m bench.retime", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "episodes", nargs="*", default=list(EPISODES), help=f"bench-align scenarios (default: {EPISODES[0]})"
+    )
     parser.add_argument("--no-asr", action="store_true", help="also re-time with subpipe --no-asr")
     args = parser.parse_args(argv)
-    report(episodes(), args.no_asr)
+    unknown = set(args.episodes) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown episode {', '.join(sorted(unknown))}")
+    report({name: lambda name=name: SCENARIOS[name](SEED_TEXT) for name in args.episodes}, args.no_asr)
     return 0
 
 

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 from pipeline.subtitles.formats._common import ReadWarning, timestamp
 
-__all__ = ["BadTiming", "ReadWarning", "Timing", "has_tags", "is_timing_line", "read_timing", "strip_tags"]
+__all__ = [
+    "CUE_NUMBER",
+    "BadTiming",
+    "ReadWarning",
+    "Timing",
+    "has_tags",
+    "is_timing_line",
+    "read_timing",
+    "strip_tags",
+]
 
 # Timestamp separators, the full-width ones of Chinese and Japanese files included.
 _SEPARATORS = str.maketrans("：，．。", ":,..")
@@ -25,6 +34,8 @@ _ARROW = r"(?:[-‐‑–—=]\s*){1,4}>{1,2}|→"
 TIMING = re.compile(rf"^\s*(?P<start>{_STAMP})\s*(?P<arrow>{_ARROW})\s*(?P<end>{_STAMP})(?P<rest>.*)$")
 # A stamp-like start and an arrow: meant as a timing line, however broken the rest.
 _LOOKS_TIMED = re.compile(rf"^\s*-?\d[\d\s:.,;：，．。]*(?:{_ARROW})")
+# A cue number as editors write them: "12", "-2", "2.2", "002".
+CUE_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d*)?\s*$")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|\{\\[^{}]*\}")
 _CANONICAL = {
     "srt": re.compile(r"^\d{2,}:\d{2}:\d{2},\d{3}$"),

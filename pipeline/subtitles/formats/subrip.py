@@ -20,6 +20,7 @@ from pipeline.subtitles.formats._common import (
     to_cues,
 )
 from pipeline.subtitles.formats._lenient import (
+    CUE_NUMBER,
     BadTiming,
     ReadWarning,
     has_tags,
@@ -119,9 +120,6 @@ def read_srt(
     return Parsed(tuple(cues), tuple(c.line_no for c in raw), tuple(in_order), tuple(warnings), dropped)
 
 
-_INDEX = re.compile(r"^\s*-?\d+(?:[.,]\d*)?\s*$")
-
-
 def _block_start(lines: Sequence[str], timing: int, previous: int, warnings: list[ReadWarning]) -> int:
     """Where the cue of the timing line at ``timing`` starts: at its cue number, if it has one.
 
@@ -132,7 +130,7 @@ def _block_start(lines: Sequence[str], timing: int, previous: int, warnings: lis
     before = timing - 1
     if before <= previous or not lines[before].strip():
         return timing
-    if _INDEX.match(lines[before]):
+    if CUE_NUMBER.match(lines[before]):
         return before
     if before == 0 or not lines[before - 1].strip():
         shown = lines[before].strip()

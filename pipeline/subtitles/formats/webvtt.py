@@ -19,7 +19,13 @@ from pipeline.subtitles.formats._common import (
     timestamp,
     to_cues,
 )
-from pipeline.subtitles.formats._lenient import BadTiming, ReadWarning, is_timing_line, read_timing
+from pipeline.subtitles.formats._lenient import (
+    CUE_NUMBER,
+    BadTiming,
+    ReadWarning,
+    is_timing_line,
+    read_timing,
+)
 from pipeline.types import Cue
 
 LAYOUTS = ("spans", "stacked")
@@ -111,7 +117,6 @@ def read_vtt(
     at = _header(lines, source, require_header, warnings)
     raw: list[RawCue] = []
     dropped = 0
-    carried: int | None = None  # a cue number found at the end of the cue before (no blank line)
     while at < len(lines):
         if not lines[at].strip():
             at += 1
@@ -130,12 +135,11 @@ def read_vtt(
             dropped += 1
             continue
         body = list(range(block.timing + 1, block.end))
-        if block.cut and body and _INDEX.match(lines[body[-1]]):
-            carried = body.pop()  # "2" right before the next timing line: that cue's number
         if block.cut:
-            where = (carried if carried is not None else block.end) + 1
-            warnings.append(ReadWarning(where, "missing blank line before this cue", "missing blank lines"))
-        carried = None
+            # "2" right before the next timing line is that cue's number, not this one's text.
+            next_starts = body.pop() if body and CUE_NUMBER.match(lines[body[-1]]) else block.end
+            missing = "missing blank line before this cue"
+            warnings.append(ReadWarning(next_starts + 1, missing, "missing blank lines"))
         rows = _classed_rows([(n + 1, lines[n]) for n in body])
         if not rows:
             warnings.append(ReadWarning(block.timing + 1, "cue without text", "cues without text"))
@@ -156,7 +160,6 @@ def read_vtt(
 
 
 _SIGNATURE = re.compile(r"^WEBVTT(?:[ \t].*)?$")
-_INDEX = re.compile(r"^\s*-?\d+(?:[.,]\d*)?\s*$")
 
 
 def _header(
