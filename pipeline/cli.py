@@ -233,8 +233,20 @@ def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
     lint.add_argument(
         "--encoding",
         default=None,
+        type=_encoding,
         help="the files' text encoding, e.g. cp1251 or utf-16 (default: detected, and named when not UTF-8)",
     )
+
+
+def _encoding(name: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        known = "e.g. utf-8, cp1251, cp1252, koi8-r"
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r} ({known})") from None
+    return name
 
 
 # The worst first: a file that could not be read, one that is missing, one that breaks the profile.
