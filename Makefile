@@ -85,9 +85,10 @@ bench-align: setup festival aeneas
 bench: setup festival
 	$(PY) -m bench.throughput $(BENCH_ARGS)
 
-# QA findings against the known edits of the synthetic mismatched episode (built if missing).
+# QA findings against the known edits of the synthetic mismatched episode and of the
+# real-speech episodes (built if missing); EPISODES picks some, as for bench-align.
 bench-qa: setup festival
-	$(PY) -m bench.qa
+	$(PY) -m bench.qa $(EPISODES)
 
 clean:
 	rm -rf $(OUT) .cache .pytest_cache

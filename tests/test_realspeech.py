@@ -219,3 +219,33 @@ def test_aeneas_aligns_a_real_clip(tmp_path):
     for got, want in zip(result["lines"][1:], t["lines"][1:], strict=True):
         assert abs(got["start"] - want["start"]) < 0.5
     assert figures.lines == 3
+
+
+def test_qa_figures_count_changed_lines_and_split_by_verdict():
+    from bench.qa import transcript_figures, verdict_tiers
+
+    truth = {"duration": 1800.0, "changed_lines": [{"line": 2}, {"line": 5}, {"line": 9}]}
+
+    def finding(line: int, verdict: str | None = None) -> dict:
+        f = {"kind": "transcript_error", "line": line, "start": 0.0, "end": 1.0, "reference": "", "heard": ""}
+        return f | ({"verdict": verdict} if verdict else {})
+
+    plain = {"findings": [finding(2), finding(2), finding(7), {"kind": "unspoken", "line": 5}]}
+    assert verdict_tiers(plain) == [None]
+    every = transcript_figures(truth, plain)
+    assert (every.findings, every.false_alarms, every.per_hour) == (3, 1, 2.0)
+    assert (every.changed_found, every.changed, every.recall, every.precision) == (1, 3, 1 / 3, 2 / 3)
+
+    tiered = {
+        "findings": [
+            finding(2, "likely"),
+            finding(5, "possible"),
+            finding(7, "possible"),
+            finding(9, "likely"),
+        ]
+    }
+    assert verdict_tiers(tiered) == [None, "likely", "possible"]
+    likely = transcript_figures(truth, tiered, "likely")
+    possible = transcript_figures(truth, tiered, "possible")
+    assert (likely.findings, likely.false_alarms, likely.changed_found, likely.precision) == (2, 0, 2, 1.0)
+    assert (possible.findings, possible.false_alarms, possible.changed_found) == (2, 1, 1)
