@@ -8,12 +8,13 @@ import signal
 import sys
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pipeline.errors import SubpipeError
+from pipeline.errors import InputNotFound, SubpipeError, SubtitleError
 
 if TYPE_CHECKING:
     from pipeline.cache import StageCache
@@ -26,6 +27,7 @@ EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as Unix tools end
 
 
 def _model_options() -> argparse.ArgumentParser:
@@ -82,7 +84,17 @@ def _episode_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("audio", type=Path, help="the episode's audio: any file ffmpeg reads")
     options.add_argument(
-        "transcript", type=Path, help="the transcript: Russian lines paired with English, TSV, or plain text"
+        "transcript",
+        type=Path,
+        help="the transcript: Russian lines paired with English, TSV, plain text, or subtitles (.srt, .vtt) "
+        "to re-time",
+    )
+    options.add_argument(
+        "--en",
+        dest="english",
+        default=None,
+        metavar="FILE",
+        help="English subtitles (.srt, .vtt) paired by time with a Russian subtitle TRANSCRIPT",
     )
     options.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     options.add_argument(
@@ -160,7 +172,7 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     """The settings ``run``, ``qa`` and ``batch`` share; options a command lacks keep their defaults."""
     from pipeline.episode import Settings
 
-    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile")
+    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile", "english")
     return Settings(**{name: getattr(args, name) for name in shared if hasattr(args, name)}, **extra)
 
 
@@ -205,22 +217,82 @@ def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
         "lint",
         parents=[_style_options(vtt_layout=False)],
         help=f"check subtitle files against a style profile (exit {EXIT_VIOLATIONS} when rules are broken)",
+        description=(
+            "Check SRT and WebVTT files against a style profile. Every file is checked; the exit code is "
+            f"the worst that happened: {_LINT_ORDER}."
+        ),
     )
     lint.add_argument("files", type=Path, nargs="+", metavar="FILE", help=".srt or .vtt file")
+    lint.add_argument(
+        "--lang",
+        choices=["auto", "ru", "en"],
+        default="auto",
+        help="language of the whole file (default: auto, each row by its alphabet; dual files as subpipe "
+        "writes them)",
+    )
+    lint.add_argument(
+        "--encoding",
+        default=None,
+        type=_encoding,
+        help="the files' text encoding, e.g. cp1251 or utf-16 (default: detected, and named when not UTF-8)",
+    )
+
+
+def _encoding(name: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        known = "e.g. utf-8, cp1251, cp1252, koi8-r"
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r} ({known})") from None
+    return name
+
+
+# The worst first: a file that could not be read, one that is missing, one that breaks the profile.
+_LINT_RANK = {SubtitleError.exit_code: 3, InputNotFound.exit_code: 2, EXIT_VIOLATIONS: 1, 0: 0}
+_LINT_ORDER = ", then ".join(
+    f"{code} ({what})"
+    for code, what in zip(
+        _LINT_RANK, ("a file could not be read", "a file is missing", "a profile rule is broken", "clean")
+    )
+)
 
 
 def _lint(args: argparse.Namespace) -> int:
     from pipeline.subtitles import lint, profiles
 
     profile = profiles.load(args.profile)
-    broken = False
+    outcomes: list[int] = []
+    violations = 0
     for path in args.files:
-        report = lint.lint(path, profile)
+        try:
+            report = lint.lint(path, profile, lang=args.lang, encoding=args.encoding)
+        except (InputNotFound, SubtitleError) as exc:
+            # Reported, counted, and the next file checked.
+            print(f"subpipe: error: {exc.message}", file=sys.stderr, flush=True)
+            outcomes.append(exc.exit_code)
+            continue
         for line in lint.describe(report):
             print(line)
         print(lint.summary(report))
-        broken = broken or not report.clean
-    return EXIT_VIOLATIONS if broken else 0
+        outcomes.append(0 if report.clean else EXIT_VIOLATIONS)
+        violations += len(report.violations)
+    if len(args.files) > 1:
+        tally = Counter(outcomes)
+        parts = [
+            f"{tally[code]} {what}"
+            for code, what in (
+                (0, "clean"),
+                (EXIT_VIOLATIONS, "breaking the profile"),
+                (SubtitleError.exit_code, "unreadable"),
+                (InputNotFound.exit_code, "not found"),
+            )
+            if tally[code] or code == 0
+        ]
+        total = lint.count(violations, "violation")
+        print(f"subpipe lint: {len(outcomes)} files: {', '.join(parts)}; {total}")
+    return max(outcomes, key=_LINT_RANK.__getitem__)
 
 
 def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -339,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("subpipe: interrupted; no partial output was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_BROKEN_PIPE  # `subpipe lint … | head`: the reader has all it wanted
     except MemoryError:
         return _fail(args, "out of memory; close other programs, or split the audio into parts", EXIT_ERROR)
     except OSError as exc:
@@ -390,6 +464,13 @@ def console_main() -> None:
     rather than with exit code 130, so the process ends at once.
     """
     code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+    if code == EXIT_BROKEN_PIPE:
+        # Python would flush stdout again on the way out and complain; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if code == EXIT_INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,7 @@ class Dispatcher:
                 item.transcript.read_bytes(),
                 (str(item.audio), str(item.transcript)),
                 () if self.c.options.shared_out else self._cache_entries(item),
-                _profile_bytes(self.c.settings),
+                _setting_files(self.c.settings),
             )
         except OSError as exc:  # gone or unreadable since the batch was planned
             message = f"{exc.filename}: cannot read ({exc.strerror or exc})"
@@ -379,9 +379,13 @@ def _kill(ray: Any, actor: Any) -> None:
         ray.kill(actor, no_restart=True)
 
 
-def _profile_bytes(settings: episode.Settings) -> bytes | None:
-    path = Path(settings.profile)
-    return path.read_bytes() if path.suffix == ".toml" and path.is_file() else None
+def _setting_files(settings: episode.Settings) -> dict[str, tuple[str, bytes]]:
+    """The settings that name a file here (a profile .toml, an --en file), with the file's bytes.
+
+    Found as the manifest's identity finds them (a string naming a file), so no such setting is missed.
+    """
+    named = {k: v for k, v in asdict(settings).items() if isinstance(v, str) and Path(v).is_file()}
+    return {k: (Path(v).name, Path(v).read_bytes()) for k, v in named.items()}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -38,7 +38,8 @@ class Job:
     transcript: bytes
     inputs: tuple[str, str]  # the driver's paths of audio and transcript, for messages
     cache: tuple[CacheEntry, ...] = ()  # stage-cache entries the episode may reuse
-    profile: bytes | None = None  # the style profile's .toml, when the profile is a file
+    # Settings that name a file on the driver (a profile .toml, --en): field -> (file name, bytes)
+    setting_files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,10 @@ class EpisodeWorker:
             audio.write_bytes(job.audio)
             text.write_bytes(job.transcript)
             settings = self.settings
-            if job.profile is not None:
-                profile = folder / Path(settings.profile).name
-                profile.write_bytes(job.profile)
-                settings = replace(settings, profile=str(profile))
+            for name, (filename, data) in job.setting_files.items():
+                (folder / name).mkdir()
+                (folder / name / filename).write_bytes(data)
+                settings = replace(settings, **{name: str(folder / name / filename)})
             shared = self.shared_out is not None
             out_root = Path(self.shared_out) if self.shared_out is not None else folder / "out"
             cache = _RecordingCache(out_root / CACHE_DIR if shared else folder / "cache")
