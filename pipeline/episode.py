@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import audio, qa, transcript
-from pipeline.align import align
+from pipeline.align import Names, Options, Speech, align
 from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
 from pipeline.align.timing import tighten
 from pipeline.audio import chunks, envelope
@@ -198,17 +198,11 @@ def run(
                 with _timed(clock, "align"):
                     alignment = align(
                         lines,
-                        samples,
+                        Speech(samples, env, tuple(speech)),
                         words,
                         attention,
-                        attention.token_count,
-                        chunks=speech,
-                        env=env,
-                        audio_name=audio_path.name,
-                        transcript_name=str(transcript_path),
-                        model_name=lazy.engine.name,
-                        recheck=recheck,
-                        unlikely=UNLIKELY,
+                        Names(audio_path.name, str(transcript_path), lazy.engine.name),
+                        Options(recheck, UNLIKELY),
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.align.evidence import reference_words, weigh, words_by_line
+from pipeline.align.evidence import weigh
 from pipeline.align.placement import from_anchors
+from pipeline.align.reference import Reference
 from pipeline.types import Line, Word
 from pipeline.whisper.engine import Engine
 
@@ -60,9 +61,8 @@ def test_map_keeps_order_and_bounds_work_in_flight() -> None:
 
 
 def _heard(lines: list[Line], asr: list[Word]):
-    ref = reference_words(lines)
-    by_line = words_by_line(ref)
-    return ref, by_line, weigh(lines, ref, asr).anchors
+    ref = Reference.of(lines)
+    return ref, weigh(ref, asr).anchors
 
 
 def test_heard_line_takes_the_asr_word_times() -> None:
@@ -74,9 +74,9 @@ def test_heard_line_takes_the_asr_word_times() -> None:
         Word("данных", 2.3, 2.7, 0.9),
         Word("принят", 2.8, 3.3, 0.7),
     ]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    placed = from_anchors([0], ref, by_line, anchors, asr)
+    placed = from_anchors([0], ref, anchors, asr)
 
     assert [(w.text, w.start, w.end) for w in placed[0]] == [
         ("Закон", 1.0, 1.4),
@@ -90,9 +90,9 @@ def test_heard_line_takes_the_asr_word_times() -> None:
 def test_misheard_middle_word_shares_the_time_between_its_neighbours() -> None:
     lines = [Line(0, "Закон ааа ббббб принят", "")]
     asr = [Word("закон", 1.0, 1.4, 0.9), Word("что-то", 1.5, 2.3, 0.4), Word("принят", 2.4, 3.0, 0.9)]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    words = from_anchors([0], ref, by_line, anchors, asr)[0]
+    words = from_anchors([0], ref, anchors, asr)[0]
 
     middle = words[1:3]
     assert middle[0].start == pytest.approx(1.4) and middle[-1].end == pytest.approx(2.4)
@@ -104,9 +104,9 @@ def test_misheard_middle_word_shares_the_time_between_its_neighbours() -> None:
 def test_line_heard_only_in_part_is_left_to_the_attention_pass() -> None:
     lines = [Line(0, "Совершенно другое начало, закон принят", "")]
     asr = [Word("закон", 1.0, 1.4, 0.9), Word("принят", 1.5, 2.0, 0.9)]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    assert from_anchors([0], ref, by_line, anchors, asr) == {}
+    assert from_anchors([0], ref, anchors, asr) == {}
 
 
 @given(

@@ -13,22 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.align.matching import match_tokens, similarity
+from pipeline.align.reference import Reference
 from pipeline.normalize import normalize_word
-from pipeline.types import Line, Word
+from pipeline.pace import SECONDS_PER_LETTER
+from pipeline.types import Word
 
 SPOKEN_MIN_SHARE = 0.5  # share of a line's letters in words heard (fuzzily) in the gap
 SPOKEN_WORD_SIMILARITY = 0.55
-SECONDS_PER_LETTER = 0.075
-UNSCRIPTED_MIN_SECONDS = 0.5
-UNSCRIPTED_SPLIT_PAUSE = 1.0
+SOUNDS_LIKE = 0.6  # letters alike (share) at which an unmatched word is heard as a line's edge word
+UNSCRIPTED_MIN_SECONDS = 0.5  # shorter leftover bursts are breaths and clicks, not speech
+UNSCRIPTED_SPLIT_PAUSE = 1.0  # a pause this long splits leftover speech into separate stretches
 ADJACENT_PAUSE = 0.25  # a shorter pause joins a stray ASR word to the line beside it
-
-
-@dataclass(frozen=True, slots=True)
-class RefWord:
-    line: int  # position of the line in the transcript
-    text: str  # original spelling
-    tokens: tuple[str, ...]  # normalised tokens (none for bare punctuation)
 
 
 Anchors = dict[int, tuple[int, int]]  # reference word → (first, last) ASR word its tokens matched
@@ -44,30 +39,16 @@ class Evidence:
     guessed: frozenset[int]  # spoken lines placed by duration alone: the ASR heard nothing like them
 
 
-def reference_words(lines: Sequence[Line]) -> list[RefWord]:
-    return [RefWord(i, w, normalize_word(w)) for i, line in enumerate(lines) for w in line.ru.split()]
-
-
-def words_by_line(ref: Sequence[RefWord]) -> dict[int, list[int]]:
-    by_line: dict[int, list[int]] = {}
-    for w, word in enumerate(ref):
-        by_line.setdefault(word.line, []).append(w)
-    return by_line
-
-
-def weigh(lines: Sequence[Line], ref: Sequence[RefWord], asr_words: Sequence[Word]) -> Evidence:
-    by_line = words_by_line(ref)
-    anchors, share = _anchor(ref, by_line, asr_words)
-    gaps = _Gaps(lines, ref, by_line, asr_words, anchors)
+def weigh(ref: Reference, asr_words: Sequence[Word]) -> Evidence:
+    anchors, share = _anchor(ref, asr_words)
+    gaps = _Gaps(ref, asr_words, anchors)
     return Evidence(
         anchors, frozenset(gaps.spoken), tuple(gaps.unscripted), share, gaps.edges, frozenset(gaps.guessed)
     )
 
 
-def _anchor(
-    ref: Sequence[RefWord], by_line: dict[int, list[int]], asr_words: Sequence[Word]
-) -> tuple[Anchors, float]:
-    ref_tokens = [(w, t) for w, word in enumerate(ref) for t in word.tokens]
+def _anchor(ref: Reference, asr_words: Sequence[Word]) -> tuple[Anchors, float]:
+    ref_tokens = [(w, t) for w, word in enumerate(ref.words) for t in word.tokens]
     asr_tokens = [(j, t) for j, word in enumerate(asr_words) for t in normalize_word(word.text)]
     pairs = match_tokens([t for _, t in ref_tokens], [t for _, t in asr_tokens])
     anchors: Anchors = {}
@@ -75,7 +56,7 @@ def _anchor(
         w, a = ref_tokens[i][0], asr_tokens[j][0]
         first, _ = anchors.get(w, (a, a))
         anchors[w] = (first, a)
-    for own in by_line.values():
+    for own in ref.by_line:
         hit = [w for w in own if w in anchors]
         if hit and _chance_match(ref, hit, sum(len(ref[w].tokens) for w in own)):
             for w in hit:
@@ -83,7 +64,7 @@ def _anchor(
     return anchors, len(pairs) / max(1, len(ref_tokens))
 
 
-def _chance_match(ref: Sequence[RefWord], hit: list[int], line_tokens: int) -> bool:
+def _chance_match(ref: Reference, hit: list[int], line_tokens: int) -> bool:
     """A few short words matched by chance (e.g. «и», «в») are no evidence of a line."""
     matched = sum(len(ref[w].tokens) for w in hit)
     return matched / max(1, line_tokens) < 0.34 and all(len(t) <= 3 for w in hit for t in ref[w].tokens)
@@ -92,15 +73,8 @@ def _chance_match(ref: Sequence[RefWord], hit: list[int], line_tokens: int) -> b
 class _Gaps:
     """Walks the stretches of ASR words between consecutive anchored lines."""
 
-    def __init__(
-        self,
-        lines: Sequence[Line],
-        ref: Sequence[RefWord],
-        by_line: dict[int, list[int]],
-        asr_words: Sequence[Word],
-        anchors: Anchors,
-    ) -> None:
-        self.ref, self.by_line, self.asr_words, self.anchors = ref, by_line, asr_words, anchors
+    def __init__(self, ref: Reference, asr_words: Sequence[Word], anchors: Anchors) -> None:
+        self.ref, self.asr_words, self.anchors = ref, asr_words, anchors
         self.edges: dict[int, tuple[float, float]] = {}
         self.unscripted: list[tuple[int, ...]] = []
         self.guessed: set[int] = set()
@@ -111,9 +85,9 @@ class _Gaps:
         anchored = sorted(reach)
         self.spoken = set(anchored)
         bounds = [(-1, -1), *((i, reach[i][1]) for i in anchored)]
-        nexts = [*((i, reach[i][0]) for i in anchored), (len(lines), len(asr_words))]
+        nexts = [*((i, reach[i][0]) for i in anchored), (len(ref.lines), len(asr_words))]
         for (prev_line, prev_j), (next_line, next_j) in zip(bounds, nexts):
-            candidates = [i for i in range(prev_line + 1, next_line) if lines[i].ru]
+            candidates = [i for i in range(prev_line + 1, next_line) if ref.lines[i].ru]
             self._walk(list(range(prev_j + 1, next_j)), prev_line, next_line, candidates, (prev_j, next_j))
 
     def _walk(
@@ -125,7 +99,7 @@ class _Gaps:
         rest = self._take_edge(gap[:split], prev_line, tail_letters, from_end=True)
         rest += self._take_edge(gap[split:], next_line, head_letters, from_end=False)
         heard = [t for j in rest for t in normalize_word(self.asr_words[j].text)]
-        found = [i for i in candidates if _resembles(self.ref, self.by_line[i], heard)]
+        found = [i for i in candidates if _resembles(self.ref.tokens(i), heard)]
         if not found and len(candidates) == 1 and self._fits(candidates[0], rest):
             # Speech where exactly one line is missing, and of that line's length:
             # the line was said but misheard beyond recognition (or was changed).
@@ -136,7 +110,7 @@ class _Gaps:
             self.unscripted.extend(_split_substantial(rest, self.asr_words, bounds))
 
     def _edge_letters(self, line: int, from_end: bool) -> str:
-        edge = _unanchored_edge(self.by_line, self.anchors, line, from_end)
+        edge = _unanchored_edge(self.ref, self.anchors, line, from_end)
         return "".join(t for w in edge for t in self.ref[w].tokens)
 
     def _take_edge(self, gap: list[int], line: int, letters: str, from_end: bool) -> list[int]:
@@ -176,14 +150,14 @@ class _Gaps:
     def _fits(self, line: int, gap: Sequence[int]) -> bool:
         if not gap:
             return False
-        expected = sum(len(t) for w in self.by_line[line] for t in self.ref[w].tokens) * SECONDS_PER_LETTER
+        expected = self.ref.letters(self.ref.by_line[line]) * SECONDS_PER_LETTER
         heard = self.asr_words[gap[-1]].end - self.asr_words[gap[0]].start
         return 0.5 * expected <= heard <= 2.0 * expected + 0.5
 
 
-def _unanchored_edge(by_line: dict[int, list[int]], anchors: Anchors, line: int, from_end: bool) -> list[int]:
+def _unanchored_edge(ref: Reference, anchors: Anchors, line: int, from_end: bool) -> list[int]:
     """The words of an anchored line before its first anchor (or after its last)."""
-    words = by_line.get(line, [])
+    words = list(ref.by_line[line]) if 0 <= line < len(ref.by_line) else []
     if from_end:
         words = words[::-1]
     edge: list[int] = []
@@ -195,7 +169,7 @@ def _unanchored_edge(by_line: dict[int, list[int]], anchors: Anchors, line: int,
 
 
 def _sounds_like(word: Word, letters: str) -> bool:
-    return _likeness(word, letters) >= 0.6
+    return _likeness(word, letters) >= SOUNDS_LIKE
 
 
 def _likeness(word: Word, letters: str) -> float:
@@ -222,9 +196,8 @@ def _split_point(gap: Sequence[int], words: Sequence[Word], tail: str, head: str
     return max(range(len(gap) + 1), key=lambda k: (totals[k], -abs(k - len(gap) / 2)))
 
 
-def _resembles(ref: Sequence[RefWord], own: Sequence[int], heard: Sequence[str]) -> bool:
-    """Were most of the line's letters heard, word by word and in order, among ``heard``?"""
-    tokens = [t for w in own for t in ref[w].tokens]
+def _resembles(tokens: Sequence[str], heard: Sequence[str]) -> bool:
+    """Were most of the line's letters (its ``tokens``) heard, word by word and in order, among ``heard``?"""
     if not tokens or not heard:
         return False
     pairs = match_tokens(tokens, heard, min_similarity=SPOKEN_WORD_SIMILARITY)

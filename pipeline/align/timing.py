@@ -7,52 +7,45 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.align.reference import Reference
 from pipeline.audio import Envelope
-from pipeline.types import Line, Word
+from pipeline.pace import SECONDS_PER_LETTER, spread
+from pipeline.types import Word
 
 if TYPE_CHECKING:
-    from pipeline.align.evidence import Anchors, RefWord
+    from pipeline.align.evidence import Evidence
 
-SECONDS_PER_LETTER = 0.065  # ~15 letters/s, a calm speaking rate
+Spans = dict[int, tuple[float, float]]  # line → rough (start, end)
+
 REACH = 2.0  # how far from a word edge a line boundary is looked for (floor and ceiling bound it)
 ONSET_LOOKBACK, ONSET_LOOKAHEAD = 0.4, 0.3
 OFFSET_LOOKBACK, OFFSET_LOOKAHEAD = 0.3, 0.4
 
 
-def estimate_spans(
-    lines: Sequence[Line],
-    ref: Sequence[RefWord],
-    by_line: dict[int, list[int]],
-    asr_words: Sequence[Word],
-    anchors: Anchors,
-    spoken: frozenset[int],
-    edges: dict[int, tuple[float, float]],
-    duration: float,
-) -> dict[int, tuple[float, float]]:
+def estimate_spans(ref: Reference, asr_words: Sequence[Word], evidence: Evidence, duration: float) -> Spans:
     """Rough (start, end) of every spoken line: anchors extended over unanchored edge words.
 
-    ``edges`` are the times of unmatched ASR words heard as a line's own edge words.
+    ``evidence.edges`` are the times of unmatched ASR words heard as a line's own edge words.
     """
-    spans: dict[int, tuple[float, float]] = {}
-    for index in sorted(spoken):
-        own = by_line[index]
+    anchors, edges = evidence.anchors, evidence.edges
+    spans: Spans = {}
+    for index in sorted(evidence.spoken):
+        own = ref.by_line[index]
         hits = [k for k, w in enumerate(own) if w in anchors]
         if not hits:
             continue
-        lead = sum(len(ref[w].text) for w in own[: hits[0]]) * SECONDS_PER_LETTER
-        trail = sum(len(ref[w].text) for w in own[hits[-1] + 1 :]) * SECONDS_PER_LETTER
+        lead = ref.letters(own[: hits[0]]) * SECONDS_PER_LETTER
+        trail = ref.letters(own[hits[-1] + 1 :]) * SECONDS_PER_LETTER
         start = asr_words[anchors[own[hits[0]]][0]].start - lead
         end = asr_words[anchors[own[hits[-1]]][1]].end + trail
         if index in edges:
             start, end = min(start, edges[index][0]), max(end, edges[index][1])
         spans[index] = (start, max(end, start + 0.1))
-    _fill_unanchored(lines, spoken, spans, duration)
+    _fill_unanchored(ref, evidence.spoken, spans, duration)
     return _monotonic(spans, duration)
 
 
-def _fill_unanchored(
-    lines: Sequence[Line], spoken: set[int], spans: dict[int, tuple[float, float]], duration: float
-) -> None:
+def _fill_unanchored(ref: Reference, spoken: frozenset[int], spans: Spans, duration: float) -> None:
     """Share the time between anchored neighbours among spoken lines that have no anchors."""
     missing = sorted(i for i in spoken if i not in spans)
     k = 0
@@ -64,14 +57,13 @@ def _fill_unanchored(
         k += 1
         before = max((spans[i][1] for i in spans if i < run[0]), default=0.0)
         after = min((spans[i][0] for i in spans if i > run[-1]), default=duration)
-        weights = np.array([max(1, len(lines[i].ru)) for i in run], dtype=float)
-        edges = before + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * max(0.2, after - before)
-        for i, s, e in zip(run, edges[:-1], edges[1:]):
-            spans[i] = (float(s), float(e))
+        sizes = [max(1, ref.letters(ref.by_line[i])) for i in run]
+        for i, (s, e) in zip(run, spread(before, before + max(0.2, after - before), sizes)):
+            spans[i] = (s, e)
 
 
-def _monotonic(spans: dict[int, tuple[float, float]], duration: float) -> dict[int, tuple[float, float]]:
-    out: dict[int, tuple[float, float]] = {}
+def _monotonic(spans: Spans, duration: float) -> Spans:
+    out: Spans = {}
     floor = 0.0
     for index in sorted(spans):
         start, end = spans[index]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.types import Word
-from pipeline.whisper.attention import align_tokens
+from pipeline.whisper.attention import align_tokens, tokenizer
 from pipeline.whisper.encoder import EncodedAudio, encode_audio, frame_count, select
 from pipeline.whisper.engine import Engine, load, pick_device
 
@@ -35,11 +35,11 @@ def transcribe(
     Batches go to the engine's workers: each encodes, decodes and times its own
     chunks, so the cores stay busy through every step.
     """
-    tokenizer = make_tokenizer(engine)
     chunks = encoded.chunks
+    shared = tokenizer(engine)
 
     def work(indices: list[int]) -> list[Word]:
-        return _transcribe_batch(engine, tokenizer, encoded, indices)
+        return _transcribe_batch(engine, shared, encoded, indices)
 
     groups = engine.groups(len(chunks))
     for indices, words in zip(groups, engine.map(work, groups)):
@@ -92,15 +92,6 @@ def _heard(
             for (text, _), place in zip(words, places)
         ]
     return heard
-
-
-def make_tokenizer(engine: Engine) -> object:
-    from faster_whisper.tokenizer import Tokenizer
-
-    whisper = engine.whisper
-    return Tokenizer(
-        whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
-    )
 
 
 def _decode(

@@ -9,8 +9,11 @@ encoder output; any other window is encoded on the spot. Windows go in batches.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +23,25 @@ from pipeline.whisper.engine import Engine
 
 MAX_TOKENS = 220  # well under the decoder's 448 positions, sot sequence included
 _TOKENS_PER_SECOND = SAMPLE_RATE / (160 * 2)
+
+# One tokenizer per loaded model and language, kept only while the model is.
+_TOKENIZERS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_TOKENIZERS_LOCK = threading.Lock()
+
+
+def tokenizer(engine: Engine) -> Any:
+    """The engine's tokenizer for transcribing its language: built once, shared by every stage."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    whisper = engine.whisper
+    with _TOKENIZERS_LOCK:
+        built = _TOKENIZERS.setdefault(whisper, {})
+        if engine.language not in built:
+            multilingual = whisper.model.is_multilingual
+            built[engine.language] = Tokenizer(
+                whisper.hf_tokenizer, multilingual, task="transcribe", language=engine.language
+            )
+        return built[engine.language]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +68,9 @@ class Attention:
     """Aligns word sequences to audio windows with a loaded :class:`Engine`."""
 
     def __init__(self, engine: Engine, encoded: EncodedAudio | None = None) -> None:
-        from faster_whisper.tokenizer import Tokenizer
-
         self.engine, self.encoded = engine, encoded
         self.squeeze = 1.0 if encoded is None else encoded.squeeze
-        whisper = engine.whisper
-        self.tokenizer = Tokenizer(
-            whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
-        )
+        self.tokenizer = tokenizer(engine)
 
     def word_tokens(self, word: str) -> list[int]:
         return self.tokenizer.encode(" " + word)
