@@ -13,7 +13,6 @@ from pipeline.align import Names, Options, Reference, Speech, align
 from pipeline.align import windows as window_plan
 from pipeline.align.evidence import weigh
 from pipeline.align.timing import estimate_spans, line_onset, refine_line
-from pipeline.audio import envelope
 from pipeline.audio.chunks import Chunk
 from pipeline.errors import AlignmentError
 from pipeline.types import LineStatus, Word
@@ -165,16 +164,16 @@ def test_windows_reuse_a_chunk_that_holds_whole_lines_and_never_span_unscripted_
 
 def test_line_edges_land_on_the_speech_onset_behind_the_longest_pause() -> None:
     said = say(["Раз два", "три"], start=1.0, pause=0.6)
-    env = envelope(audio(said, 4.0))
+    sound = Speech.of(audio(said, 4.0))
     first = said[0]
     # Attention hands the leading silence to the first word: it starts 0.6 s early.
     early = Word(first.text, first.start - 0.6, first.end, 0.8)
 
-    assert line_onset(env, early, floor=0.0) == pytest.approx(first.start, abs=0.03)
+    assert line_onset(sound, early, floor=0.0) == pytest.approx(first.start, abs=0.03)
     # The ceiling is the next line's start: the line ends on the offset before the longest
     # pause, not 0.3 s into it where the attention put it.
     late = Word("два", said[1].start, said[1].end + 0.3, 0.8)
-    words = refine_line(env, [early, late], 0.0, said[2].start)
+    words = refine_line(sound, [early, late], 0.0, said[2].start)
     assert words[0].start == pytest.approx(first.start, abs=0.03)
     assert words[-1].end == pytest.approx(said[1].end, abs=0.03)
 

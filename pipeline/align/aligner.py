@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
 from pipeline.align import placement, windows
-from pipeline.align.evidence import Anchors, Evidence, weigh
+from pipeline.align.evidence import Anchors, Evidence, seconds_per_letter, weigh
+from pipeline.align.recovery import recover
 from pipeline.align.reference import Reference
 from pipeline.align.speech import Speech
 from pipeline.align.timing import Spans, estimate_spans, refine_line, snap_span, tighten
@@ -84,10 +85,12 @@ def align(
     evidence = weigh(ref, asr_words)
     _check_match(ref, asr_words, evidence, names)
 
-    spans = estimate_spans(ref, asr_words, evidence, duration)
+    evidence, found = _look_for_unheard(ref, asr_words, evidence, speech, attend)
+    known = {i: (words[0].start, words[-1].end) for i, words in found.items()}
+    spans = estimate_spans(ref, asr_words, evidence, duration, known)
     breaks = [asr_words[j].start for group in evidence.unscripted for j in group]
-    trusted = [i for i in sorted(spans) if i not in options.recheck]
-    placed = placement.from_anchors(trusted, ref, evidence.anchors, asr_words)
+    trusted = [i for i in sorted(spans) if i not in options.recheck and i not in found]
+    placed = placement.from_anchors(trusted, ref, evidence.anchors, asr_words) | found
     attended = _place_words(ref, spans, set(spans) - set(placed), breaks, speech, attend)
     placed |= {
         i: words
@@ -95,7 +98,7 @@ def align(
         if i not in options.recheck or np.mean([w.probability for w in words]) >= options.unlikely
     }
 
-    aligned = _finish_lines(ref, evidence, spans, placed, env, duration)
+    aligned = _finish_lines(ref, evidence, spans, placed, speech)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]
     return Alignment(
         audio=names.audio,
@@ -105,6 +108,41 @@ def align(
         unscripted=tuple(unscripted),
         asr_words=tuple(asr_words),
     )
+
+
+def _look_for_unheard(
+    ref: Reference, asr_words: Sequence[Word], evidence: Evidence, speech: Speech, attend: Attender
+) -> tuple[Evidence, dict[int, list[Word]]]:
+    """Lines the ASR did not hear (or heard only as something else), looked for in the audio.
+
+    Returns the evidence with the lines found spoken, and those lines' words.
+    Unscripted speech that a found line covers was that line, misheard.
+    """
+    sure = replace(evidence, spoken=evidence.spoken - evidence.guessed)
+    doubtful = [i for i in ref.spoken_lines() if i not in sure.spoken]
+    if not doubtful:
+        return evidence, {}
+    spans = estimate_spans(ref, asr_words, sure, speech.duration)
+    pace = seconds_per_letter(ref, evidence.anchors, asr_words)
+    found = recover(ref, doubtful, spans, speech, attend, attend.token_count, pace).placed
+    covered = [(words[0].start, words[-1].end) for words in found.values()]
+    unscripted = tuple(
+        group for group in evidence.unscripted if not _mostly_inside(asr_words, group, covered)
+    )
+    spoken = sure.spoken | set(found)
+    return replace(evidence, spoken=spoken, unscripted=unscripted, guessed=evidence.guessed & spoken), found
+
+
+def _mostly_inside(
+    asr_words: Sequence[Word], group: Sequence[int], spans: Sequence[tuple[float, float]]
+) -> bool:
+    total = sum(asr_words[j].end - asr_words[j].start for j in group)
+    inside = sum(
+        max(0.0, min(asr_words[j].end, end) - max(asr_words[j].start, start))
+        for j in group
+        for start, end in spans
+    )
+    return inside > 0.5 * total
 
 
 def _check_match(ref: Reference, asr_words: Sequence[Word], evidence: Evidence, names: Names) -> None:
@@ -124,9 +162,9 @@ def _finish_lines(
     evidence: Evidence,
     spans: Spans,
     placed: dict[int, list[Word]],
-    env: Envelope,
-    duration: float,
+    speech: Speech,
 ) -> list[AlignedLine]:
+    duration = speech.duration
     ordered = sorted(spans)
     ceilings = {
         i: spans[j][0] + SPAN_SLACK if j is not None else duration
@@ -142,7 +180,7 @@ def _finish_lines(
         else:
             floor = max(previous_end, spans[index][0] - SPAN_SLACK)
             ceiling = min(ceilings[index], spans[index][1] + SPAN_SLACK)
-            words = refine_line(env, placed[index], floor, ceiling)
+            words = refine_line(speech, placed[index], floor, ceiling)
             previous_end = words[-1].end
             conf = _confidence(ref, index, evidence.anchors, words)
             if index in evidence.guessed:

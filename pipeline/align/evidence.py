@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.align.matching import match_tokens, similarity
 from pipeline.align.reference import Reference
 from pipeline.normalize import normalize_word
@@ -24,6 +26,9 @@ SOUNDS_LIKE = 0.6  # letters alike (share) at which an unmatched word is heard a
 UNSCRIPTED_MIN_SECONDS = 0.5  # shorter leftover bursts are breaths and clicks, not speech
 UNSCRIPTED_SPLIT_PAUSE = 1.0  # a pause this long splits leftover speech into separate stretches
 ADJACENT_PAUSE = 0.25  # a shorter pause joins a stray ASR word to the line beside it
+# Share of a line's letters its anchors must hold (fuzzy matches count half) to be taken as heard
+# there; under it, a few words matched by chance (often in unscripted speech) would pin the line.
+WEAK_SHARE = 0.25
 
 
 Anchors = dict[int, tuple[int, int]]  # reference word → (first, last) ASR word its tokens matched
@@ -37,31 +42,93 @@ class Evidence:
     matched_share: float  # share of reference tokens the ASR heard
     edges: dict[int, tuple[float, float]]  # time of unmatched ASR words taken as a line's own edge words
     guessed: frozenset[int]  # spoken lines placed by duration alone: the ASR heard nothing like them
+    # Lines the words alone cannot settle: their anchors are weak, or they repeat the line
+    # before and the ASR did not hear every copy. They are neither spoken nor unspoken yet.
+    doubtful: frozenset[int] = frozenset()
 
 
 def weigh(ref: Reference, asr_words: Sequence[Word]) -> Evidence:
-    anchors, share = _anchor(ref, asr_words)
-    gaps = _Gaps(ref, asr_words, anchors)
+    anchors, share, doubtful = _anchor(ref, asr_words)
+    gaps = _Gaps(ref, asr_words, anchors, doubtful)
     return Evidence(
-        anchors, frozenset(gaps.spoken), tuple(gaps.unscripted), share, gaps.edges, frozenset(gaps.guessed)
+        anchors,
+        frozenset(gaps.spoken),
+        tuple(gaps.unscripted),
+        share,
+        gaps.edges,
+        frozenset(gaps.guessed),
+        frozenset(doubtful),
     )
 
 
-def _anchor(ref: Reference, asr_words: Sequence[Word]) -> tuple[Anchors, float]:
+def seconds_per_letter(ref: Reference, anchors: Anchors, asr_words: Sequence[Word]) -> float:
+    """This episode's pace: the median over lines heard from first word to last (a typical pace without)."""
+    paces = []
+    for own in ref.by_line:
+        spoken = [w for w in own if ref[w].tokens]
+        if len(spoken) >= 3 and spoken[0] in anchors and spoken[-1] in anchors:
+            seconds = asr_words[anchors[spoken[-1]][1]].end - asr_words[anchors[spoken[0]][0]].start
+            paces.append(seconds / max(1, ref.letters(spoken)))
+    return float(np.median(paces)) if paces else SECONDS_PER_LETTER
+
+
+def _anchor(ref: Reference, asr_words: Sequence[Word]) -> tuple[Anchors, float, set[int]]:
+    """Anchors, the share of reference tokens heard, and the lines left doubtful."""
     ref_tokens = [(w, t) for w, word in enumerate(ref.words) for t in word.tokens]
     asr_tokens = [(j, t) for j, word in enumerate(asr_words) for t in normalize_word(word.text)]
     pairs = match_tokens([t for _, t in ref_tokens], [t for _, t in asr_tokens])
     anchors: Anchors = {}
-    for i, j, _sim in pairs:
+    held: dict[int, float] = {}  # letters of each line its anchors hold, fuzzy matches at half
+    for i, j, sim in pairs:
         w, a = ref_tokens[i][0], asr_tokens[j][0]
         first, _ = anchors.get(w, (a, a))
         anchors[w] = (first, a)
-    for own in ref.by_line:
+        held[ref[w].line] = held.get(ref[w].line, 0.0) + len(ref_tokens[i][1]) * (1.0 if sim >= 1.0 else 0.5)
+    doubtful: set[int] = set()
+    for line, own in enumerate(ref.by_line):
         hit = [w for w in own if w in anchors]
-        if hit and _chance_match(ref, hit, sum(len(ref[w].tokens) for w in own)):
+        if not hit:
+            continue
+        chance = _chance_match(ref, hit, sum(len(ref[w].tokens) for w in own))
+        weak = held.get(line, 0.0) < WEAK_SHARE * ref.letters(own)
+        if chance or weak:
             for w in hit:
                 del anchors[w]
-    return anchors, len(pairs) / max(1, len(ref_tokens))
+            if weak and not chance:
+                doubtful.add(line)
+    doubtful |= _unsettled_repeats(ref, anchors)
+    for line in doubtful:
+        for w in ref.by_line[line]:
+            anchors.pop(w, None)
+    return anchors, len(pairs) / max(1, len(ref_tokens)), doubtful
+
+
+def _unsettled_repeats(ref: Reference, anchors: Anchors) -> set[int]:
+    """Runs of a line said again (two or more alike in a row) that the ASR did not hear copy by copy.
+
+    The ASR often hears a repeated sentence once; matching then shares that one
+    hearing among the copies. Unless every copy is heard from its first word to
+    its last, the copies are left for the audio to settle.
+    """
+    doubtful: set[int] = set()
+    line = 0
+    while line < len(ref.by_line):
+        run = [line]
+        while (
+            run[-1] + 1 < len(ref.by_line)
+            and ref.tokens(run[-1] + 1) == ref.tokens(line)
+            and ref.tokens(line)
+        ):
+            run.append(run[-1] + 1)
+        if len(run) > 1 and not all(_heard_whole(ref, anchors, i) for i in run):
+            doubtful.update(run)
+        line = run[-1] + 1
+    return doubtful
+
+
+def _heard_whole(ref: Reference, anchors: Anchors, line: int) -> bool:
+    spoken = [w for w in ref.by_line[line] if ref[w].tokens]
+    return bool(spoken) and spoken[0] in anchors and spoken[-1] in anchors
 
 
 def _chance_match(ref: Reference, hit: list[int], line_tokens: int) -> bool:
@@ -73,7 +140,9 @@ def _chance_match(ref: Reference, hit: list[int], line_tokens: int) -> bool:
 class _Gaps:
     """Walks the stretches of ASR words between consecutive anchored lines."""
 
-    def __init__(self, ref: Reference, asr_words: Sequence[Word], anchors: Anchors) -> None:
+    def __init__(
+        self, ref: Reference, asr_words: Sequence[Word], anchors: Anchors, doubtful: set[int]
+    ) -> None:
         self.ref, self.asr_words, self.anchors = ref, asr_words, anchors
         self.edges: dict[int, tuple[float, float]] = {}
         self.unscripted: list[tuple[int, ...]] = []
@@ -87,7 +156,7 @@ class _Gaps:
         bounds = [(-1, -1), *((i, reach[i][1]) for i in anchored)]
         nexts = [*((i, reach[i][0]) for i in anchored), (len(ref.lines), len(asr_words))]
         for (prev_line, prev_j), (next_line, next_j) in zip(bounds, nexts):
-            candidates = [i for i in range(prev_line + 1, next_line) if ref.lines[i].ru]
+            candidates = [i for i in range(prev_line + 1, next_line) if ref.lines[i].ru and i not in doubtful]
             self._walk(list(range(prev_j + 1, next_j)), prev_line, next_line, candidates, (prev_j, next_j))
 
     def _walk(
@@ -100,13 +169,15 @@ class _Gaps:
         rest += self._take_edge(gap[split:], next_line, head_letters, from_end=False)
         heard = [t for j in rest for t in normalize_word(self.asr_words[j].text)]
         found = [i for i in candidates if _resembles(self.ref.tokens(i), heard)]
-        if not found and len(candidates) == 1 and self._fits(candidates[0], rest):
+        guessed = not found and len(candidates) == 1 and self._fits(candidates[0], rest)
+        if guessed:
             # Speech where exactly one line is missing, and of that line's length:
-            # the line was said but misheard beyond recognition (or was changed).
+            # the line was said but misheard beyond recognition (or was changed),
+            # or another said in its place: the audio settles which.
             found = candidates
             self.guessed.update(found)
         self.spoken.update(found)
-        if not found:
+        if not found or guessed:
             self.unscripted.extend(_split_substantial(rest, self.asr_words, bounds))
 
     def _edge_letters(self, line: int, from_end: bool) -> str:
