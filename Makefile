@@ -6,7 +6,7 @@ MODEL  := models/whisper-base
 SAMPLE := audio_samples/sample
 OUT    ?= out
 
-.PHONY: setup model demo batch test lint bench-align bench-qa bench festival browser sample clean
+.PHONY: setup model demo batch test lint bench-align bench-qa bench festival browser aeneas sample clean
 
 setup: $(VENV)/.installed $(MODEL)/.verified
 
@@ -56,20 +56,39 @@ festival:
 	@command -v text2wave >/dev/null && test -d /usr/share/festival/voices/russian || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq festival festvox-ru)
 
+# The peer aligner of make bench-align: aeneas (the aeneas-ng sdist, built here
+# against Debian's eSpeak-ng and Festival) in a venv of its own; ffmpeg is what
+# it reads audio with. About 1.5 min: 30 s of apt, 1 min to compile.
+AENEAS_VENV := .venv-aeneas
+AENEAS_APT  := libespeak-ng-dev espeak-ng festival-dev libestools-dev ffmpeg
+aeneas: $(AENEAS_VENV)/.installed
+
+$(AENEAS_VENV)/.installed:
+	@dpkg -s $(AENEAS_APT) >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(AENEAS_APT))
+	$(PYTHON) -m venv $(AENEAS_VENV)
+	$(AENEAS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AENEAS_VENV)/bin/python -m pip install -q 'aeneas-ng==1.7.4.0'
+	$(AENEAS_VENV)/bin/python -c 'import aeneas.cdtw.cdtw, aeneas.cmfcc.cmfcc, aeneas.cew.cew'
+	touch $@
+
 # Regenerates the committed sample (needs Festival); nobody needs this to run the demo.
 sample: setup festival
 	$(PY) -m bench.synth sample ../shared/seed/digital-rights-2021.ru-en.txt audio_samples
 
-bench-align: setup festival
-	$(PY) -m bench.align --no-asr
+# EPISODES picks some (e.g. EPISODES="real-clean real-phone"); "all" adds the
+# hour of real speech (real-long), which is left out by default.
+bench-align: setup festival aeneas
+	$(PY) -m bench.align --no-asr $(EPISODES)
 
 # Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
 bench: setup festival
 	$(PY) -m bench.throughput $(BENCH_ARGS)
 
-# QA findings against the known edits of the synthetic mismatched episode (built if missing).
+# QA findings against the known edits of the synthetic mismatched episode and of the
+# real-speech episodes (built if missing); EPISODES picks some, as for bench-align.
 bench-qa: setup festival
-	$(PY) -m bench.qa
+	$(PY) -m bench.qa $(EPISODES)
 
 clean:
 	rm -rf $(OUT) .cache .pytest_cache
