@@ -58,14 +58,26 @@ def asr(said: Sequence[Said], heard_as: dict[int, str] | None = None, drop: Sequ
     ]
 
 
-def audio(said: Sequence[Said], duration: float, seed: int = 0) -> np.ndarray:
-    """Noise bursts where words are said, over a floor 50 dB down."""
+def audio(said: Sequence[Said], duration: float, seed: int = 0, voiced: bool = False) -> np.ndarray:
+    """Noise bursts where words are said, over a floor 50 dB down; ``voiced``: a 120 Hz buzz instead."""
     rng = np.random.default_rng(seed)
     samples = rng.normal(0.0, 0.001, int(duration * SAMPLE_RATE)).astype(np.float32)
     for s in said:
         a, b = int(s.start * SAMPLE_RATE), int(s.end * SAMPLE_RATE)
-        samples[a:b] += rng.normal(0.0, 0.2, b - a).astype(np.float32)
+        samples[a:b] += buzz(b - a, rng) if voiced else noise(b - a, rng)
     return samples
+
+
+def noise(n: int, rng: np.random.Generator, level: float = 0.2) -> np.ndarray:
+    """Breath, a click, a fricative: broadband noise, no pitch."""
+    return rng.normal(0.0, level, n).astype(np.float32)
+
+
+def buzz(n: int, rng: np.random.Generator, level: float = 0.2) -> np.ndarray:
+    """A voiced sound: harmonics of 120 Hz with a little noise."""
+    t = np.arange(n) / SAMPLE_RATE
+    tone = sum(np.sin(2 * np.pi * 120 * h * t) / h for h in range(1, 12))
+    return (level * tone / np.abs(tone).max() + rng.normal(0.0, level / 20, n)).astype(np.float32)
 
 
 def speech(said: Sequence[Said], duration: float, chunks: Sequence[Chunk] = ()) -> Speech:

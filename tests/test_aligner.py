@@ -5,18 +5,23 @@ See :mod:`tests.fake_speech` for how the speech, the ASR words and the fake atte
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.align import Names, Options, Reference, Speech, align
 from pipeline.align import windows as window_plan
 from pipeline.align.evidence import weigh
-from pipeline.align.timing import estimate_spans, line_onset, refine_line
+from pipeline.align.timing import MIN_WORD, estimate_spans, line_onset, refine_line, tighten, uncram
+from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.chunks import Chunk
 from pipeline.errors import AlignmentError
 from pipeline.types import LineStatus, Word
-from tests.fake_speech import FakeAttention, as_lines, asr, audio, say, speech
+from tests.fake_speech import FakeAttention, as_lines, asr, audio, buzz, noise, say, speech
 
 TEXTS = (
     "Сегодня мы поговорим о защите персональных данных.",
@@ -195,3 +200,184 @@ def test_spoken_lines_without_anchors_share_the_time_between_their_neighbours_by
     share = (spans[1][1] - spans[1][0]) / (spans[2][1] - spans[1][0])
     letters = [ref.letters(ref.by_line[i]) for i in (1, 2)]
     assert share == pytest.approx(letters[0] / sum(letters))
+
+
+# --- the ASR's silence is not evidence of absence -----------------------------------
+
+
+def _words_of(said, lines, index):
+    """Positions in ``said`` of line ``index``'s words (every line said once, in order)."""
+    first = sum(len(ln.ru.split()) for ln in lines[:index])
+    return range(first, first + len(lines[index].ru.split()))
+
+
+def test_a_line_the_asr_skipped_is_found_in_the_speech_between_its_neighbours() -> None:
+    lines = as_lines(*TEXTS)
+    said = say(TEXTS)
+    truth = _said_lines(said, lines)
+
+    result, fake = _run(lines, said, asr(said, drop=_words_of(said, lines, 2)), said[-1].end + 1.0)
+
+    assert [al.status for al in result.lines] == [LineStatus.ALIGNED] * len(lines)
+    for al, (start, end) in zip(result.lines, truth):  # its speech went to no neighbour
+        assert al.start == pytest.approx(start, abs=0.05) and al.end == pytest.approx(end, abs=0.05)
+    # One look, between the neighbours the ASR did hear.
+    (window,) = fake.windows
+    assert truth[1][1] - 0.3 <= window.start and window.end <= truth[3][0] + 0.3
+    assert window.words == tuple(TEXTS[2].split())
+
+
+def test_a_line_with_no_speech_left_between_its_neighbours_is_unspoken_without_a_look() -> None:
+    lines = as_lines(*TEXTS)
+    said = say([t for k, t in enumerate(TEXTS) if k != 2])
+
+    result, fake = _run(lines, said, asr(said), said[-1].end + 1.0)
+
+    assert result.lines[2].status is LineStatus.UNSPOKEN
+    assert not fake.windows
+
+
+def test_a_deleted_line_with_other_speech_in_its_place_is_unspoken_and_the_speech_unscripted() -> None:
+    lines = as_lines(*TEXTS)
+    other = "Реклама: покупайте наши замечательные пылесосы со скидкой прямо сейчас."
+    said = say([TEXTS[0], TEXTS[1], other, TEXTS[3], TEXTS[4]])
+    truth = _said_lines(said, as_lines(TEXTS[0], TEXTS[1], other, TEXTS[3], TEXTS[4]))
+
+    result, fake = _run(lines, said, asr(said), said[-1].end + 1.0)
+
+    assert result.lines[2].status is LineStatus.UNSPOKEN  # the attention found its text unlikely there
+    assert any(TEXTS[2].split()[0] in w.words for w in fake.windows)
+    (span,) = result.unscripted
+    assert span.start == pytest.approx(truth[2][0], abs=0.05) and span.end == pytest.approx(
+        truth[2][1], abs=0.05
+    )
+    assert result.lines[1].end <= span.start + 0.05 and result.lines[3].start >= span.end - 0.05
+
+
+def test_weak_chance_anchors_in_unscripted_speech_do_not_pin_a_deleted_line() -> None:
+    lines = as_lines(*TEXTS)
+    # Speech in line 2's place shares one long word with it, heard exactly.
+    other = "Вчера многие слушатели прислали письма про погоду и цены на хлеб."
+    said = say([TEXTS[0], TEXTS[1], other, TEXTS[3], TEXTS[4]])
+
+    result, _ = _run(lines, said, asr(said), said[-1].end + 1.0)
+
+    assert 2 in weigh(Reference.of(lines), asr(said)).doubtful
+    assert result.lines[2].status is LineStatus.UNSPOKEN
+    assert len(result.unscripted) == 1
+
+
+def test_a_sentence_said_twice_but_heard_once_gets_both_its_times() -> None:
+    texts = (TEXTS[0], TEXTS[1], TEXTS[1], TEXTS[2])
+    lines = as_lines(*texts)
+    said = say(texts)
+    truth = _said_lines(said, lines)
+    words = asr(said, drop=_words_of(said, lines, 2))  # the repeat went unheard
+
+    result, _ = _run(lines, said, words, said[-1].end + 1.0)
+
+    assert 1 in weigh(Reference.of(lines), words).doubtful and 2 in weigh(Reference.of(lines), words).doubtful
+    for al, (start, end) in zip(result.lines, truth):
+        assert al.status is LineStatus.ALIGNED
+        assert al.start == pytest.approx(start, abs=0.05) and al.end == pytest.approx(end, abs=0.05)
+
+
+def test_a_word_whisper_stretched_over_skipped_speech_is_cut_back_beside_its_neighbour() -> None:
+    said = say(["Первая фраза здесь.", "Пропущенная фраза тут.", "Мы построим город."])
+    env = Speech.of(audio(said, said[-1].end + 1.0)).env
+    skipped_start = said[3].start
+    # Whisper heard nothing of the middle line and gave its time to «Мы».
+    stretched = [
+        Word("здесь", said[2].start, skipped_start - 0.2, 0.9),
+        Word("мы", skipped_start - 0.2, said[7].start, 0.9),
+        Word("построим", said[7].start, said[7].end, 0.9),
+    ]
+
+    tightened = tighten(env, stretched)
+
+    assert tightened[1].end <= said[7].start + 0.01
+    assert tightened[1].start >= said[5].end - 0.05  # out of the skipped line's speech
+    assert tightened[0].end == pytest.approx(said[2].end, abs=0.03)
+
+
+# --- breath is not speech -----------------------------------------------------------
+
+
+def _breathy(gap: float, breath: float = 0.3, level: float = 0.05) -> tuple[Speech, float, float]:
+    """A voiced phrase at 1.5 s, with a breath (unvoiced noise) ending ``gap`` before it."""
+    rng = np.random.default_rng(3)
+    samples = rng.normal(0.0, 0.0005, 4 * SAMPLE_RATE).astype(np.float32)
+    voice = int(1.5 * SAMPLE_RATE)
+    samples[voice : voice + SAMPLE_RATE] += buzz(SAMPLE_RATE, rng)
+    b0 = int((1.5 - gap - breath) * SAMPLE_RATE)
+    samples[b0 : b0 + int(breath * SAMPLE_RATE)] += noise(int(breath * SAMPLE_RATE), rng, level)
+    return Speech.of(samples), 1.5 - gap - breath, 1.5
+
+
+def test_a_breath_before_a_phrase_does_not_start_it() -> None:
+    # Set apart by a pause, or by a dip too short for the envelope to call a pause.
+    for gap in (0.25, 0.03):
+        sound, breath, voice = _breathy(gap)
+        first = Word("раз", breath - 0.3, voice + 0.4, 0.8)  # the attention's first word, early
+
+        assert line_onset(sound, first, floor=0.0) == pytest.approx(voice, abs=0.04), gap
+
+
+def test_an_unvoiced_first_sound_of_the_line_itself_is_kept() -> None:
+    # «с» before a vowel: 0.2 s of noise straight into the voice is the line's own.
+    rng = np.random.default_rng(4)
+    samples = rng.normal(0.0, 0.0005, 4 * SAMPLE_RATE).astype(np.float32)
+    s0, voice = int(1.3 * SAMPLE_RATE), int(1.5 * SAMPLE_RATE)
+    samples[s0:voice] += noise(voice - s0, rng, 0.05)
+    samples[voice : voice + SAMPLE_RATE] += buzz(SAMPLE_RATE, rng)
+
+    assert line_onset(Speech.of(samples), Word("сад", 1.0, 1.9, 0.8), 0.0) == pytest.approx(1.3, abs=0.04)
+
+
+def test_a_faint_smack_before_a_phrase_does_not_start_it_even_voiced() -> None:
+    rng = np.random.default_rng(5)
+    samples = rng.normal(0.0, 0.0001, 4 * SAMPLE_RATE).astype(np.float32)
+    samples[int(1.0 * SAMPLE_RATE) : int(1.1 * SAMPLE_RATE)] += buzz(int(0.1 * SAMPLE_RATE), rng, 0.004)
+    samples[int(1.5 * SAMPLE_RATE) : int(2.5 * SAMPLE_RATE)] += buzz(SAMPLE_RATE, rng)
+
+    assert line_onset(Speech.of(samples), Word("да", 0.9, 1.8, 0.8), 0.0) == pytest.approx(1.5, abs=0.04)
+
+
+# --- no crammed words ---------------------------------------------------------------
+
+
+PIECES = st.lists(
+    st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 12)), min_size=1, max_size=30
+)
+
+
+@given(PIECES, st.floats(0.05, 10.0))
+def test_no_word_is_left_without_time(spec: list[tuple[float, float, int]], length: float) -> None:
+    # Word times as refine_line leaves them: in order, any of them squeezed to nothing.
+    bounds = np.cumsum([x for gap, dur, _ in spec for x in (gap, dur)])
+    bounds = 5.0 + length * bounds / max(bounds[-1], 1e-9)
+    times = [(float(bounds[2 * k]), float(bounds[2 * k + 1])) for k in range(len(spec))]
+    times[0] = (5.0, times[0][1])
+
+    out = uncram(times, [n for _, _, n in spec])
+
+    least = min(MIN_WORD, (times[-1][1] - 5.0) / len(times))
+    assert all(e - s >= least - 1e-6 for s, e in out)
+    assert all(b[0] >= a[1] - 1e-6 for a, b in itertools.pairwise(out))  # in order, none on another
+    assert out[0][0] >= 5.0 - 1e-6 and out[-1][1] <= times[-1][1] + 1e-6
+
+
+def test_every_aligned_word_has_time_of_its_own() -> None:
+    lines = as_lines(*TEXTS)
+    said = say(TEXTS)
+    words = asr(said)
+    # Whisper squeezed line 3's last three words into one instant.
+    k = _words_of(said, lines, 3)[-3:]
+    words = [
+        Word(w.text, words[k[0]].start, words[k[0]].start, w.probability) if j in k else w
+        for j, w in enumerate(words)
+    ]
+
+    result, _ = _run(lines, said, words, said[-1].end + 1.0)
+
+    assert all(w.end - w.start >= MIN_WORD - 0.002 for al in result.lines for w in al.words)

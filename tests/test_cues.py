@@ -387,7 +387,8 @@ def wild_lines(spec: list[tuple[list, float, bool]]) -> list[AlignedLine]:
         start, end = words[0].start, max(w.end for w in words)
         timed = tuple(words) if has_words else ()
         ru = " ".join(u[0] for u in units)
-        lines.append(AlignedLine(Line(index, ru, f"line {index}"), LineStatus.ALIGNED, start, end, 0.5, timed))
+        line = Line(index, ru, f"line {index}")
+        lines.append(AlignedLine(line, LineStatus.ALIGNED, start, end, 0.5, timed))
     return lines
 
 

@@ -228,10 +228,12 @@ def tighten(env: Envelope, words: Sequence[Word]) -> list[Word]:
         keep = STRETCH_KEEP[0] + STRETCH_KEEP[1] * _letters(word)
         before = k > 0 and not stretched[k - 1]
         after = k + 1 < len(words) and not stretched[k + 1]
-        if before and not after:
-            cut = Word(word.text, word.start, round(word.start + keep, 3), word.probability)
-        else:
-            cut = Word(word.text, round(word.end - keep, 3), word.end, word.probability)
+        if before and not after:  # against the speech of the word before
+            edge = out[k - 1].end
+            cut = Word(word.text, edge, round(edge + keep, 3), word.probability)
+        else:  # against the speech of the word after (Whisper's boundary there drifts too)
+            edge = out[k + 1].start if after else word.end
+            cut = Word(word.text, round(edge - keep, 3), edge, word.probability)
         out[k] = _trim(voiced, env.hop, cut)
     return out
 
