@@ -180,7 +180,7 @@ def _finish_lines(
         else:
             floor = max(previous_end, spans[index][0] - SPAN_SLACK)
             ceiling = min(ceilings[index], spans[index][1] + SPAN_SLACK)
-            words = refine_line(speech, placed[index], floor, ceiling)
+            words = refine_line(speech, tighten(speech.env, placed[index]), floor, ceiling)
             previous_end = words[-1].end
             conf = _confidence(ref, index, evidence.anchors, words)
             if index in evidence.guessed:

@@ -215,26 +215,32 @@ def tighten(env: Envelope, words: Sequence[Word]) -> list[Word]:
     beside it. Where Whisper skipped a sentence, its timing hands the skipped
     speech to the word before or after it («Мы» over 8 s): a word holding far
     more speech than its letters take is cut back to a plausible length first,
-    at the end that touches a plausible neighbour (its end when both or neither do).
+    with any such words beside it, against the plausible word after them (or
+    before them, when there is none after).
     """
     voiced = np.flatnonzero(env.speech)
     if voiced.size == 0:
         return list(words)
     out = [_trim(voiced, env.hop, word) for word in words]
     stretched = [_stretched(word) for word in out]
-    for k, word in enumerate(words):
+    k = 0
+    while k < len(words):
         if not stretched[k]:
+            k += 1
             continue
-        keep = STRETCH_KEEP[0] + STRETCH_KEEP[1] * _letters(word)
-        before = k > 0 and not stretched[k - 1]
-        after = k + 1 < len(words) and not stretched[k + 1]
-        if before and not after:  # against the speech of the word before
-            edge = out[k - 1].end
-            cut = Word(word.text, edge, round(edge + keep, 3), word.probability)
+        run = range(k, next((j for j in range(k, len(words)) if not stretched[j]), len(words)))
+        keeps = [STRETCH_KEEP[0] + STRETCH_KEEP[1] * _letters(words[j]) for j in run]
+        before, after = run[0] > 0, run[-1] + 1 < len(words)
+        if before and not after:  # the run sits against the speech of the word before it
+            edge = out[run[0] - 1].end
+            bounds = [edge + sum(keeps[:n]) for n in range(len(keeps) + 1)]
         else:  # against the speech of the word after (Whisper's boundary there drifts too)
-            edge = out[k + 1].start if after else word.end
-            cut = Word(word.text, round(edge - keep, 3), edge, word.probability)
-        out[k] = _trim(voiced, env.hop, cut)
+            edge = out[run[-1] + 1].start if after else words[run[-1]].end
+            bounds = [edge - sum(keeps[n:]) for n in range(len(keeps) + 1)]
+        for n, j in enumerate(run):
+            cut = Word(words[j].text, round(bounds[n], 3), round(bounds[n + 1], 3), words[j].probability)
+            out[j] = _trim(voiced, env.hop, cut)
+        k = run[-1] + 1
     return out
 
 
