@@ -118,19 +118,17 @@ def _look_for_unheard(
     Returns the evidence with the lines found spoken, and those lines' words.
     Unscripted speech that a found line covers was that line, misheard.
     """
-    sure = replace(evidence, spoken=evidence.spoken - evidence.guessed)
-    doubtful = [i for i in ref.spoken_lines() if i not in sure.spoken]
+    doubtful = [i for i in ref.spoken_lines() if i not in evidence.spoken]
     if not doubtful:
         return evidence, {}
-    spans = estimate_spans(ref, asr_words, sure, speech.duration)
+    spans = estimate_spans(ref, asr_words, evidence, speech.duration)
     pace = seconds_per_letter(ref, evidence.anchors, asr_words)
     found = recover(ref, doubtful, spans, speech, attend, attend.token_count, pace).placed
     covered = [(words[0].start, words[-1].end) for words in found.values()]
     unscripted = tuple(
         group for group in evidence.unscripted if not _mostly_inside(asr_words, group, covered)
     )
-    spoken = sure.spoken | set(found)
-    return replace(evidence, spoken=spoken, unscripted=unscripted, guessed=evidence.guessed & spoken), found
+    return replace(evidence, spoken=evidence.spoken | set(found), unscripted=unscripted), found
 
 
 def _mostly_inside(

@@ -32,8 +32,11 @@ MIN_PART = 3  # frames of sound either side of a dip, so a dip is not a sound's 
 # a smack or a hum, voiced or not: on the festvox-ru recordings a line's first sound peaks at
 # most 19 dB under its next 0.6 s («ф»; «с» 15 dB), breaths before lines 29-37 dB under.
 FAINT_DB = 22.0
-# At a line's end the faint sound must also stand FAINT_GAP apart (a final «т» after its
-# closure is faint and close).
+# A sound set apart before the voice must also last FAINT_LASTS or stand FAINT_GAP apart to be
+# taken for a breath: a synthetic voice's units may open with an 80 ms blip 60 ms before the
+# sound (inhalations last 0.2 s and more). At a line's end only the gap counts (a final «т»
+# after its closure is faint, short and close).
+FAINT_LASTS = 0.12
 FAINT_GAP = 0.15
 _FAINT_SPAN = 60  # frames of the neighbouring speech whose peak it is compared with
 
@@ -47,6 +50,8 @@ def voice_start(speech: Speech, onset: float, latest: float) -> float:
         return onset  # voiced at once, or no voice to be found (noise): leave it
     a, b = np.searchsorted(env.onsets, [(onset + env.hop) / env.hop, (voice + env.hop) / env.hop])
     if a < b:  # a pause sets the sound at ``onset`` apart: the voice's own stretch starts later
+        if not _breath_like(env, a - 1, b - 1):
+            return onset
         return float(env.onsets[b - 1] * env.hop + env.onset_lag)
     dip = _dip(env.db, env.frame(onset), env.frame(voice) + RUN_FRAMES, last=True)
     return onset if dip is None else dip * env.hop + env.onset_lag
@@ -72,11 +77,17 @@ def _past_faint(env: Envelope, onset: float, latest: float) -> float:
     while k + 1 < env.onsets.size and env.onsets[k + 1] * env.hop + env.onset_lag <= latest:
         here = env.db[env.onsets[k] : env.offsets[k]].max(initial=-np.inf)
         after = env.db[env.onsets[k + 1] : env.onsets[k + 1] + _FAINT_SPAN].max(initial=-np.inf)
-        if here > after - FAINT_DB:
+        if here > after - FAINT_DB or not _breath_like(env, k, k + 1):
             break
         k += 1
         onset = float(env.onsets[k] * env.hop + env.onset_lag)
     return onset
+
+
+def _breath_like(env: Envelope, first: int, voice: int) -> bool:
+    """Whether the sound from onset ``first`` up to onset ``voice`` lasts or stands apart like a breath."""
+    lasts = (env.offsets[voice - 1] - env.onsets[first]) * env.hop >= FAINT_LASTS
+    return lasts or (env.onsets[voice] - env.offsets[voice - 1]) * env.hop >= FAINT_GAP
 
 
 def _before_faint(env: Envelope, offset: float, earliest: float) -> float:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from pipeline.align.evidence import UNSCRIPTED_SPLIT_PAUSE
+from pipeline.align.evidence import GUESS_RESEMBLES, UNSCRIPTED_SPLIT_PAUSE
 from pipeline.normalize import normalize_word
 from pipeline.pace import LETTERS_PER_SECOND
 from pipeline.qa.diff import letters
@@ -35,7 +35,7 @@ RUN_BREAK = UNSCRIPTED_SPLIT_PAUSE  # a pause this long splits leftover speech i
 RESEMBLES = 0.5  # letter similarity of speech to a line that chance alone (almost) never reaches
 # Weaker resemblance still counts when the speech alone fills the unspoken line's
 # place and lasts about as long as the line would take to say.
-RESEMBLES_IN_PLACE = 0.3
+RESEMBLES_IN_PLACE = GUESS_RESEMBLES  # as the aligner judges a line misheard in its place
 DURATION_FIT = (0.6, 1.6)
 
 
