@@ -20,7 +20,9 @@ from pipeline.align.timing import MIN_WORD, estimate_spans, line_onset, refine_l
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.chunks import Chunk
 from pipeline.errors import AlignmentError
+from pipeline.normalize import normalize_word
 from pipeline.types import LineStatus, Word
+from pipeline.whisper.attention import Placement
 from tests.fake_speech import FakeAttention, as_lines, asr, audio, buzz, noise, say, speech
 
 TEXTS = (
@@ -381,3 +383,88 @@ def test_every_aligned_word_has_time_of_its_own() -> None:
     result, _ = _run(lines, said, words, said[-1].end + 1.0)
 
     assert all(w.end - w.start >= MIN_WORD - 0.002 for al in result.lines for w in al.words)
+
+
+# --- the read-along keeps its place ---------------------------------------------------
+
+
+class _FakeReading:
+    """What ``read_along`` needs of the model, faked: chunks, token ids, and a DTW that places
+    the offered words where they were said in the chunk, in order (words not said there get a
+    sliver at the current point, very unlikely, as the real attention gives them)."""
+
+    def __init__(self, said, chunks) -> None:
+        self.said, self.chunks, self.squeeze = said, list(chunks), 1.0
+        self.texts: list[str] = []
+        self.engine = self  # engine.map
+        self.tokenizer = None
+
+    def map(self, work, items):
+        return map(work, items)
+
+    def encode(self, indices):
+        return indices[0]
+
+    def word_tokens(self, word: str) -> list[int]:
+        self.texts.append(word)
+        return [len(self.texts) - 1]
+
+    def align_tokens(self, engine, tokenizer, storage, per_word, frames, offsets, squeeze=1.0):
+        return [
+            self._place(words, offset, offset + n * 0.01)
+            for words, n, offset in zip(per_word, frames, offsets)
+        ]
+
+    def _place(self, words, start, end):
+        inside = [s for s in self.said if s.start >= start - 0.05 and s.end <= end + 0.05]
+        out, k, at = [], 0, start
+        for tokens in words:
+            key = normalize_word(self.texts[tokens[0]])
+            hit = next((n for n in range(k, len(inside)) if normalize_word(inside[n].text) == key), None)
+            if hit is None:
+                out.append(Placement(at, at + 0.01, 0.02))
+                continue
+            out.append(Placement(inside[hit].start, inside[hit].end, 0.8))
+            k, at = hit + 1, inside[hit].end
+        return out
+
+
+def test_the_read_along_finds_its_place_again_after_a_line_not_said(monkeypatch) -> None:
+    from pipeline.align import readalong
+
+    texts = [*TEXTS, "Вечером обещают дождь и сильный ветер.", "Завтра станет теплее."]
+    lines = as_lines(*texts)
+    said = say([t for k, t in enumerate(texts) if k != 3])  # line 3 is not said
+    truth = _said_lines(said, [ln for ln in lines if ln.index != 3])
+    # Chunks cut at the pauses: the second one opens where line 3 would have been said.
+    chunks = [Chunk(0.0, truth[2][1] + 0.3), Chunk(truth[2][1] + 0.3, said[-1].end + 0.5)]
+    fake = _FakeReading(said, chunks)
+    monkeypatch.setattr(readalong, "align_tokens", fake.align_tokens)
+    monkeypatch.setattr(readalong, "select", lambda storage, rows: storage)
+
+    found = readalong.read_along(lines, fake, fake)
+
+    assert found.lost == 1 and found.relocated == 1 and "lost its place in 1 chunk" in found.summary()
+    assert not [w for w in found.words if w.text in texts[3].split() and w.probability < 0.5]
+    placed = [w for w in found.words if w.probability > 0.5]
+    assert [w.text for w in placed] == [s.text for s in said]  # every said word, where it was said
+    assert all(w.start == s.start for w, s in zip(placed, said))
+
+
+def test_the_read_along_leaves_a_chunk_of_speech_it_cannot_place_to_the_aligner(monkeypatch) -> None:
+    from pipeline.align import readalong
+
+    lines = as_lines(*TEXTS)
+    other = say(["Совсем другая речь звучит здесь и никак не похожа на текст"] * 3)
+    said = say(TEXTS, start=other[-1].end + 1.0)
+    chunks = [Chunk(0.0, other[-1].end + 0.5), Chunk(other[-1].end + 0.5, said[-1].end + 0.5)]
+    fake = _FakeReading([*other, *said], chunks)
+    monkeypatch.setattr(readalong, "align_tokens", fake.align_tokens)
+    monkeypatch.setattr(readalong, "select", lambda storage, rows: storage)
+
+    found = readalong.read_along(lines, fake, fake)
+
+    assert found.lost >= 1 and found.unread == pytest.approx(chunks[0].duration, abs=0.1)
+    placed = [w for w in found.words if w.probability > 0.5]
+    assert placed and all(w.start >= said[0].start for w in placed)  # none in the speech before
+    assert [w.start for w in placed] == [s.start for s in said[: len(placed)]]

@@ -49,6 +49,7 @@ PART_SHORT = 0.25  # ... and at most this share of them shorter than CRAMMED («
 # above 0.5), one offered lines not said there 0.04-0.11.
 LOST = 0.2
 FOUND = 0.3  # a line start tried elsewhere must score this to be taken as the place
+TIE = 0.1
 OPENING = 4  # words (with letters) the opening's likelihood is taken over
 LOOK_BACK = 2  # lines before the cursor's that are tried
 LOOK_AHEAD = 2.5  # chunks' worth of text after the cursor whose line starts are tried
@@ -181,9 +182,11 @@ class _Reader:
         offers = [self._offer(k, expected, paragraph) for k in starts]
         tried = self._align(storage, index, offers)
         scores = [_likelihood(offer, found) for offer, found in zip(offers, tried)]
-        best = int(np.argmax(scores))
-        if scores[best] < FOUND:
+        if max(scores) < FOUND:
             return None
+        # Of the likeliest (within TIE), the nearest: a far jump needs clearly better evidence.
+        near = [n for n, score in enumerate(scores) if score >= max(scores) - TIE]
+        best = min(near, key=lambda n: abs(starts[n] - self.cursor))
         return starts[best], offers[best], tried[best]
 
 
