@@ -50,6 +50,7 @@ PART_SHORT = 0.25  # ... and at most this share of them shorter than CRAMMED («
 LOST = 0.2
 FOUND = 0.3  # a line start tried elsewhere must score this to be taken as the place
 TIE = 0.1
+PROBE = 8  # words of each tried start that are read (the likelihood takes OPENING of them)
 OPENING = 4  # words (with letters) the opening's likelihood is taken over
 LOOK_BACK = 2  # lines before the cursor's that are tried
 LOOK_AHEAD = 2.5  # chunks' worth of text after the cursor whose line starts are tried
@@ -179,15 +180,17 @@ class _Reader:
         starts = [k for k in starts if k != self.cursor][:MAX_TRIES]
         if not starts:
             return None
-        offers = [self._offer(k, expected, paragraph) for k in starts]
-        tried = self._align(storage, index, offers)
-        scores = [_likelihood(offer, found) for offer, found in zip(offers, tried)]
+        # The decoder reads the text left to right: its opening's probabilities do not depend on
+        # what follows, so each start is tried with its opening alone (a fraction of the cost).
+        openings = [self.words[k : k + PROBE] for k in starts]
+        scores = [_likelihood(o, found) for o, found in zip(openings, self._align(storage, index, openings))]
         if max(scores) < FOUND:
             return None
         # Of the likeliest (within TIE), the nearest: a far jump needs clearly better evidence.
         near = [n for n, score in enumerate(scores) if score >= max(scores) - TIE]
-        best = min(near, key=lambda n: abs(starts[n] - self.cursor))
-        return starts[best], offers[best], tried[best]
+        best = starts[min(near, key=lambda n: abs(starts[n] - self.cursor))]
+        offer = self._offer(best, expected, paragraph)
+        return best, offer, self._align(storage, index, [offer])[0]
 
 
 def _likelihood(offer: Sequence[tuple[int, str]], found: Sequence[Placement]) -> float:
