@@ -468,3 +468,30 @@ def test_the_read_along_leaves_a_chunk_of_speech_it_cannot_place_to_the_aligner(
     placed = [w for w in found.words if w.probability > 0.5]
     assert placed and all(w.start >= said[0].start for w in placed)  # none in the speech before
     assert [w.start for w in placed] == [s.start for s in said[: len(placed)]]
+
+
+# --- steady noise ---------------------------------------------------------------------
+
+
+def test_under_steady_noise_a_soft_first_sound_is_found_again() -> None:
+    from pipeline.align.denoise import clearer_envelope, noisy
+
+    rng = np.random.default_rng(6)
+    n = 12 * SAMPLE_RATE
+    rumble = np.convolve(rng.normal(0.0, 1.0, n), np.ones(16) / 16, mode="same").astype(np.float32) * 0.05
+    samples = rumble.copy()
+    words = []
+    for start in (2.0, 6.0, 9.0):  # «с» (soft hiss, high in the spectrum) then the voice
+        a, b, c = (int(t * SAMPLE_RATE) for t in (start, start + 0.15, start + 1.2))
+        hiss = np.diff(rng.normal(0.0, 0.005, b - a + 1)).astype(np.float32)
+        samples[a:b] += hiss
+        samples[b:c] += buzz(c - b, rng, 0.3)
+        words.append(Word("слово", start, start + 1.2, 0.9))
+    raw = Speech.of(samples)
+    assert noisy(raw.env)
+
+    clear = replace(raw, env=clearer_envelope(samples, raw.env, words))
+
+    late = line_onset(raw, Word("слово", 5.5, 6.6, 0.9), floor=3.5)
+    found = line_onset(clear, Word("слово", 5.5, 6.6, 0.9), floor=3.5)
+    assert abs(found - 6.0) <= 0.05 < abs(late - 6.0)

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.align import placement, windows
+from pipeline.align.denoise import clearer_envelope
 from pipeline.align.evidence import Anchors, Evidence, seconds_per_letter, weigh
 from pipeline.align.recovery import recover
 from pipeline.align.reference import Reference
@@ -79,7 +80,8 @@ def align(
     spoken line is placed by the cross-attention pass (``attend``).
     """
     duration = speech.duration
-    env = speech.env
+    env = clearer_envelope(speech.samples, speech.env, tighten(speech.env, asr_words))
+    speech = replace(speech, env=env)
     asr_words = tighten(env, asr_words)
     ref = Reference.of(lines)
     evidence = weigh(ref, asr_words)
