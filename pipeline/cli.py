@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
+from pipeline import interrupts
 from pipeline.errors import SubpipeError
 
 if TYPE_CHECKING:
@@ -25,7 +24,10 @@ EXIT_ERROR = 1  # a problem with no class of its own (out of memory, an I/O erro
 EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interrupts.EXIT_SIGINT  # 130: Ctrl-C
+EXIT_TERMINATED = interrupts.EXIT_SIGTERM  # 143: SIGTERM (a scheduler, `kill`)
+INTERRUPTED = "subpipe: interrupted; no partial output was written"
+BATCH_INTERRUPTED = "subpipe: batch interrupted; run it again to resume"
 
 
 def _model_options() -> argparse.ArgumentParser:
@@ -252,9 +254,7 @@ def _batch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # Episode threads may still be running; every file is written atomically and the
         # manifest marks them interrupted, so quit now rather than wait (exit would join them).
-        print("subpipe: batch interrupted; run it again to resume", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(EXIT_INTERRUPTED)
+        interrupts.end(BATCH_INTERRUPTED)
     print(summary.line())
     summary.check()
     return 0
@@ -290,14 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
-    restore = _stop_on_sigterm()
+    with interrupts.handling(BATCH_INTERRUPTED if args.command == "batch" else INTERRUPTED):
+        return _dispatch(handlers[args.command], args)
+
+
+def _dispatch(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
-        return handlers[args.command](args)
+        return handler(args)
     except SubpipeError as exc:
         return _fail(args, exc.message, exc.exit_code)
     except KeyboardInterrupt:
-        print("subpipe: interrupted; no partial output was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        if not interrupts.claim():  # the watcher is ending the process: one line, from it
+            threading.Event().wait()
+        print(INTERRUPTED, file=sys.stderr)
+        return interrupts.exit_code()
     except MemoryError:
         return _fail(args, "out of memory; close other programs, or split the audio into parts", EXIT_ERROR)
     except OSError as exc:
@@ -307,8 +313,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         problem = f"internal error ({type(exc).__name__}{': ' + first if first else ''}); this is a bug: "
         return _fail(args, problem + "run again with --verbose and report the traceback", EXIT_INTERNAL)
-    finally:
-        restore()
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
@@ -319,26 +323,6 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
-def _stop_on_sigterm() -> Callable[[], None]:
-    """Make SIGTERM (a scheduler, `kill`) stop a run as Ctrl-C does: temp files removed, one line.
-
-    Returns what puts the previous handler back; signals can only be set from the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-
-    def restore() -> None:
-        # None: the handler was not set from Python; the default is what it was.
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-    return restore
-
-
 def console_main() -> None:
     """The ``subpipe`` program: ``main`` with its exit code.
 
@@ -346,10 +330,14 @@ def console_main() -> None:
     ``main`` returns, but threads may still be busy (the model loading in the
     background, model workers finishing a batch). A normal exit would wait for
     them, and a second Ctrl-C meanwhile would end the process by the signal
-    rather than with exit code 130, so the process ends at once.
+    rather than with exit code 130 (143 for SIGTERM), so the process ends at once.
     """
-    code = main()
-    if code == EXIT_INTERRUPTED:
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before main set its handlers: nothing was begun
+        print(INTERRUPTED, file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
