@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import interrupts
 from pipeline.errors import SubpipeError
+from pipeline.whisper.options import COMPUTE_TYPES, LANGUAGES, language_problem
 
 if TYPE_CHECKING:
     from pipeline.cache import StageCache
@@ -47,17 +48,79 @@ def _model_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--compute-type",
+        choices=COMPUTE_TYPES,
         default=None,
-        help="CTranslate2 compute type (default: int8 on the CPU, float16 on a GPU)",
+        metavar="TYPE",
+        help="CTranslate2 compute type: int8, float16, float32, ... (default: int8 on CPU, float16 on GPU)",
     )
     group.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive,
         default=None,
         help="speech chunks per decoding batch (default: 3 on the CPU, from free memory on a GPU)",
     )
-    group.add_argument("--language", default="ru", help="language of the speech and transcript (default: ru)")
+    group.add_argument(
+        "--language",
+        type=_language,
+        default="ru",
+        help=f"language of the speech and transcript, one written in Cyrillic: {', '.join(LANGUAGES)} "
+        "(default: ru)",
+    )
     return options
+
+
+# Types that check an option's value as it is parsed: argparse turns their
+# errors into its own one-line usage error (exit 2), naming the option.
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):  # NaN fails the comparison
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds, 0 or more")
+    return value
+
+
+def _language(text: str) -> str:
+    problem = language_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _folder(text: str) -> Path:
+    """A folder that exists or can be made: not a file, nor inside one."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is a file" if part == path else f"is inside {part}, which is a file"
+                raise argparse.ArgumentTypeError(f"{text} {where}; give a folder (it is made if missing)")
+            break
+    return path
+
+
+def _check_device(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--device cuda without a GPU, a compute type the device lacks: a usage error before any work."""
+    if getattr(args, "device", "auto") == "cuda" or getattr(args, "compute_type", None):
+        from pipeline.whisper.options import device_problem
+
+        problem = device_problem(args.device, args.compute_type)
+        if problem:
+            option = "--device" if problem.startswith("no CUDA") else "--compute-type"
+            parser.error(f"argument {option}: {problem}")
 
 
 def _style_options(vtt_layout: bool = True) -> argparse.ArgumentParser:
@@ -86,12 +149,12 @@ def _episode_options() -> argparse.ArgumentParser:
     options.add_argument(
         "transcript", type=Path, help="the transcript: Russian lines paired with English, TSV, or plain text"
     )
-    options.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    options.add_argument("--out", type=_folder, default=Path("out"), help="output folder (default: out)")
     options.add_argument(
-        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
+        "--cache", type=_folder, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
     )
     options.add_argument("--no-cache", action="store_true", help="recompute every stage")
-    options.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
+    options.add_argument("--wait", type=_seconds, default=5.0, help=_WAIT_HELP)
     options.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return options
 
@@ -134,6 +197,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_lint_parser(commands)
     _add_batch_parser(commands, [model, _style_options()])
     return parser
+
+
+def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -233,13 +302,18 @@ def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argpar
     )
     batch.add_argument("input", type=Path, metavar="IN", help="folder of audio files and transcripts")
     batch.add_argument(
-        "out", type=Path, metavar="OUT", nargs="?", default=Path("out"), help="output folder (default: out)"
+        "out",
+        type=_folder,
+        metavar="OUT",
+        nargs="?",
+        default=Path("out"),
+        help="output folder (default: out)",
     )
     batch.add_argument(
-        "--jobs", "-j", type=int, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
+        "--jobs", "-j", type=_positive, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
     )
     batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
-    batch.add_argument("--wait", type=float, default=5.0, help="seconds to wait for another batch on OUT")
+    batch.add_argument("--wait", type=_seconds, default=5.0, help="seconds to wait for another batch on OUT")
     batch.add_argument("--no-progress", action="store_true", help="one line per episode instead of bars")
 
 
@@ -289,6 +363,7 @@ def _qa(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    _check_device(commands(parser)[args.command], args)
     handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
     with interrupts.handling(BATCH_INTERRUPTED if args.command == "batch" else INTERRUPTED):
         return _dispatch(handlers[args.command], args)

@@ -1,0 +1,240 @@
+"""Issue 17's cases, one test each: wrong-kind transcripts, cut-short audio, option errors.
+
+Each failed on main before the change (the signal case is in test_reliability_signals.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.transcript import read
+from tests.conftest import ROOT, SAMPLE_AUDIO, SAMPLE_TRANSCRIPT
+
+
+def _usage_error(capsys, *argv: str) -> str:
+    """The one line argparse prints for ``argv`` (exit 2)."""
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("usage: subpipe ")
+    return err[-1]
+
+
+def _refused_before_audio(capsys, monkeypatch, transcript: Path, out: Path) -> tuple[int, str]:
+    """Run the CLI on the sample's audio; the audio must never be decoded."""
+
+    def decode(path: object) -> None:
+        raise AssertionError("the audio was decoded before the transcript was checked")
+
+    monkeypatch.setattr("pipeline.audio.decode", decode)
+    code = main(["run", str(SAMPLE_AUDIO), str(transcript), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert not out.exists()
+    return code, err
+
+
+# ---------------------------------------------------------------- 2, 3, 10: the transcript's kind
+
+
+def test_2_an_english_only_transcript_is_refused_before_any_audio_work(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    english = tmp_path / "sample.en.txt"
+    english.write_text("\n\n".join(line.en for line in read(SAMPLE_TRANSCRIPT) if line.en), encoding="utf-8")
+
+    code, err = _refused_before_audio(capsys, monkeypatch, english, tmp_path / "out")
+
+    assert code == 4
+    assert err == (
+        f"subpipe: error: {english}: has no Russian: all its 47 lines are English; "
+        "expected the Russian lines the audio speaks, each followed by its English translation"
+    )
+
+
+def _srt(lines: list, dot: bool = False) -> str:
+    cues = []
+    for k, line in enumerate(lines):
+        start, end = 2.5 * k, 2.5 * k + 2.0
+        stamp = [
+            f"00:{int(t) // 60:02d}:{int(t) % 60:02d}{'.' if dot else ','}{round(t % 1 * 1000):03d}"
+            for t in (start, end)
+        ]
+        cues.append(f"{k + 1}\n{stamp[0]} --> {stamp[1]}\n{line.ru}\n<i>{line.en}</i>\n")
+    return ("WEBVTT\n\n" if dot else "") + "\n".join(cues)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("sample.srt", "SubRip (.srt)"), ("sample.vtt", "WebVTT"), ("sample.txt", "SubRip (.srt)")],
+    ids=["srt", "vtt", "srt-named-txt"],
+)
+def test_3_a_subtitle_file_given_as_the_transcript_is_refused(
+    tmp_path: Path, capsys, monkeypatch, name: str, kind: str
+) -> None:
+    lines = [line for line in read(SAMPLE_TRANSCRIPT) if line.ru and line.en][:20]
+    subtitles = tmp_path / name
+    subtitles.write_text(_srt(lines, dot=kind == "WebVTT"), encoding="utf-8")
+
+    code, err = _refused_before_audio(capsys, monkeypatch, subtitles, tmp_path / "out")
+
+    assert code == 4
+    assert err.startswith(
+        f"subpipe: error: {subtitles}: is a {kind} subtitle file (cue numbers and timestamps)"
+    )
+    assert err.endswith(
+        "give the transcript: each Russian line followed by its English one, or Russian<TAB>English"
+    )
+
+
+def test_10_an_english_first_transcript_is_refused_rather_than_paired_one_line_off(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    pairs = [line for line in read(SAMPLE_TRANSCRIPT) if line.ru and line.en]
+    swapped = tmp_path / "english-first.txt"
+    swapped.write_text("\n\n".join(f"{line.en}\n{line.ru}" for line in pairs) + "\n", encoding="utf-8")
+
+    code, err = _refused_before_audio(capsys, monkeypatch, swapped, tmp_path / "out")
+
+    assert code == 4
+    last = 3 * len(pairs) - 1  # each pair takes two rows and a blank one
+    assert err == (
+        f"subpipe: error: {swapped}: puts each English line before its Russian one (line 1 is English, "
+        f"line {last} Russian), so every Russian line would get the next English line; "
+        "put each Russian line first, then its English"
+    )
+
+
+def test_10_a_russian_first_transcript_with_an_english_title_is_still_read() -> None:
+    """The same shape (English alone first, Russian alone last), but the lengths show true pairs."""
+    from pipeline.transcript import check_languages, parse
+
+    pairs = [line for line in read(SAMPLE_TRANSCRIPT) if line.ru and line.en]
+    text = "Digital rights, episode 7\n\n" + "\n\n".join(f"{p.ru}\n{p.en}" for p in pairs) + "\n\nКонец.\n"
+    lines = parse(text)
+    assert not lines[0].ru and not lines[-1].en
+    check_languages(lines)  # raises nothing
+
+
+# ---------------------------------------------------------------- 6, 7, 8, 9, 10: options
+
+
+def test_6_an_unknown_language_is_a_usage_error(capsys) -> None:
+    line = _usage_error(capsys, "run", "a.mp3", "a.txt", "--language", "xx")
+    assert line == (
+        "subpipe run: error: argument --language: 'xx' is not a language subpipe can align (it reads "
+        "the transcript's spoken lines by their Cyrillic letters); use one of ru, uk, be, bg, mk, sr, kk, "
+        "tt, ba, tg, mn"
+    )
+
+
+def test_6_the_cyrillic_languages_are_whisper_languages() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from pipeline.whisper.options import LANGUAGES
+
+    assert set(LANGUAGES) <= set(_LANGUAGE_CODES)
+
+
+def _gpu() -> bool:
+    import ctranslate2
+
+    return ctranslate2.get_cuda_device_count() > 0
+
+
+@pytest.mark.parametrize("command", ["run", "batch"])
+def test_7_device_and_compute_type_errors_name_the_cause_and_the_fix(capsys, command: str) -> None:
+    inputs = ["a.mp3", "a.txt"] if command == "run" else ["episodes/"]
+    line = _usage_error(capsys, command, *inputs, "--compute-type", "bogus")
+    assert line.startswith(f"subpipe {command}: error: argument --compute-type: invalid choice: 'bogus'")
+    if _gpu():
+        pytest.skip("a GPU is here: --device cuda and float16 are fine")
+    line = _usage_error(capsys, command, *inputs, "--device", "cuda")
+    assert line == f"subpipe {command}: error: argument --device: no CUDA device found; use --device cpu"
+    line = _usage_error(capsys, command, *inputs, "--compute-type", "float16")
+    assert line.startswith(
+        f"subpipe {command}: error: argument --compute-type: float16 is not supported on the CPU of this "
+        "machine; use one of "
+    )
+    assert line.endswith(", or leave out --compute-type") and "int8" in line
+
+
+def test_7_the_engine_says_the_same_to_a_program_that_asks_for_cuda() -> None:
+    from pipeline.errors import ModelError
+    from pipeline.whisper import asr
+
+    if _gpu():
+        pytest.skip("a GPU is here")
+    with pytest.raises(ModelError) as caught:
+        asr.load(None, device="cuda")
+    assert caught.value.message == "no CUDA device found; use --device cpu"
+
+
+def test_8_a_model_name_that_is_not_here_without_network_says_so_in_one_line(tmp_path: Path) -> None:
+    # No cached models, and no way to download them: what a machine without network sees.
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "pipeline", "run", str(SAMPLE_AUDIO), str(SAMPLE_TRANSCRIPT)]
+    command += ["--out", str(tmp_path / "out"), "--no-progress", "--no-cache", "--model", "small"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 6
+    assert done.stderr == (
+        "subpipe: error: model 'small' is not on this machine and there is no network; "
+        "give a local folder or run `make model`\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["run", "a.mp3", "a.txt", "--batch-size", "0"],
+            "argument --batch-size: 0 is less than 1; give 1 or more",
+        ),
+        (
+            ["run", "a.mp3", "a.txt", "--batch-size", "-3"],
+            "argument --batch-size: -3 is less than 1; give 1 or more",
+        ),
+        (
+            ["qa", "a.mp3", "a.txt", "--batch-size", "two"],
+            "argument --batch-size: 'two' is not a whole number",
+        ),
+        (["batch", "in", "--jobs", "0"], "argument --jobs/-j: 0 is less than 1; give 1 or more"),
+        (["batch", "in", "-j", "-2"], "argument --jobs/-j: -2 is less than 1; give 1 or more"),
+        (
+            ["run", "a.mp3", "a.txt", "--wait", "-1"],
+            "argument --wait: -1 is not a number of seconds, 0 or more",
+        ),
+        (["batch", "in", "--wait", "nan"], "argument --wait: nan is not a number of seconds, 0 or more"),
+    ],
+)
+def test_9_numeric_options_are_checked_as_they_are_parsed(capsys, argv: list[str], line: str) -> None:
+    assert _usage_error(capsys, *argv) == f"subpipe {argv[0]}: error: {line}"
+
+
+def test_10_a_cache_or_output_folder_that_is_a_file_is_refused_at_once(tmp_path: Path, capsys) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder", encoding="utf-8")
+    line = _usage_error(capsys, "run", "a.mp3", "a.txt", "--cache", str(a_file))
+    assert (
+        line
+        == f"subpipe run: error: argument --cache: {a_file} is a file; give a folder (it is made if missing)"
+    )
+    line = _usage_error(capsys, "batch", "in", str(a_file))
+    assert (
+        line
+        == f"subpipe batch: error: argument OUT: {a_file} is a file; give a folder (it is made if missing)"
+    )
+    inside = a_file / "out"
+    line = _usage_error(capsys, "run", "a.mp3", "a.txt", "--out", str(inside))
+    assert line == (
+        f"subpipe run: error: argument --out: {inside} is inside {a_file}, which is a file; "
+        "give a folder (it is made if missing)"
+    )
