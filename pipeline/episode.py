@@ -137,6 +137,34 @@ def _no_speech(audio_path: Path) -> AudioError:
     return AudioError(audio_path, "no speech found in the audio; check that it is the episode's recording")
 
 
+# Seconds between the last line heard and the audio's end within which the
+# speech is taken to run on to the end: the cut sample's last line ends 0.02 s
+# before it; an episode that ends properly has its closing words and a pause.
+_CUT_TAIL = 3.0
+
+
+def _check_not_cut_short(alignment: Alignment, audio_path: Path) -> None:
+    """Raise ``AudioError`` if most of the transcript goes unheard after speech that runs to the audio's end.
+
+    The decoder tells a cut file by its header or by a last page or frame
+    that breaks off; a cut that falls exactly between two frames leaves no
+    trace in the file, only this one in the alignment.
+    """
+    russian = [line for line in alignment.lines if line.status != LineStatus.NO_TEXT]
+    heard = [k for k, line in enumerate(russian) if line.status == LineStatus.ALIGNED]
+    if not heard:
+        return  # nothing matches at all: the aligner's own error says so
+    after = len(russian) - 1 - heard[-1]
+    last_end = russian[heard[-1]].end or 0.0
+    if after * 2 > len(russian) and alignment.duration - last_end < _CUT_TAIL:
+        raise AudioError(
+            audio_path,
+            f"ends at {alignment.duration:.1f} s in mid-speech, and the last {after} of the transcript's "
+            f"{len(russian)} lines are not in it: the audio is cut short, or the transcript is a longer "
+            "recording's; copy or export the audio again, or give its own transcript",
+        )
+
+
 @contextmanager
 def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
@@ -246,6 +274,7 @@ def run(
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 
+    _check_not_cut_short(alignment, audio_path)
     with _timed(clock, "write"):
         cues = build_cues(alignment.lines, profile)
         outputs: list[Path] = []

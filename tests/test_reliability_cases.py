@@ -238,3 +238,101 @@ def test_10_a_cache_or_output_folder_that_is_a_file_is_refused_at_once(tmp_path:
         f"subpipe run: error: argument --out: {inside} is inside {a_file}, which is a file; "
         "give a folder (it is made if missing)"
     )
+
+
+# ---------------------------------------------------------------- 4: cut short
+
+
+def _mp3_without_length(path: Path, samples) -> Path:
+    """An MP3 with no Xing/Info header (as streaming encoders write them): its length is nowhere."""
+    import av
+
+    from tests.test_reliability_media import _encode_sound
+
+    with av.open(str(path), "w", options={"write_xing": "0"}) as out:
+        _encode_sound(out, out.add_stream("libmp3lame", rate=16000, layout="mono"), samples, 16000)
+    return path
+
+
+def _frame_starts(data: bytes) -> list[int]:
+    from pipeline.audio.ends import _mp3_frame
+
+    starts, at = [], data.find(b"\xff")
+    while (length := _mp3_frame(data, at)) is not None:
+        starts.append(at)
+        at += length
+    return starts
+
+
+@pytest.fixture(scope="module")
+def minute(sample_samples):
+    return sample_samples[: 60 * 16000]
+
+
+@pytest.mark.parametrize("kind", ["ogg-opus", "mp3-no-xing", "aac-adts"])
+def test_4_a_truncated_ogg_mp3_or_aac_is_refused_as_cut_short(
+    tmp_path: Path, capsys, minute, kind: str
+) -> None:
+    from pipeline.audio import decode
+    from tests.test_reliability_media import encode, resample
+
+    if kind == "ogg-opus":
+        whole = encode(tmp_path / "whole.ogg", resample(minute, 48000), 48000, codec="libopus")
+    elif kind == "mp3-no-xing":
+        whole = _mp3_without_length(tmp_path / "whole.mp3", minute)
+    else:
+        whole = encode(tmp_path / "whole.aac", minute, codec="aac")
+    assert abs(decode(whole).size / 16000 - 60) < 0.2  # the whole file is fine
+    cut = tmp_path / f"cut{whole.suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])  # an interrupted download
+
+    code = main(["run", str(cut), str(SAMPLE_TRANSCRIPT), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+
+    assert code == 5 and len(err.splitlines()) == 1
+    assert err.startswith(f"subpipe: error: {cut}: is cut short: it breaks off in the middle of ")
+    assert err.endswith("(an interrupted copy or download?); copy or export the file again")
+    assert not (tmp_path / "out").exists()
+
+
+def test_4_whole_files_with_tags_after_their_last_frame_are_not_taken_for_cut(tmp_path: Path, minute) -> None:
+    from pipeline.audio import decode
+
+    whole = _mp3_without_length(tmp_path / "whole.mp3", minute)
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(whole.read_bytes() + b"TAG" + b"Title".ljust(125, b"\0"))  # an ID3v1 tag
+    assert abs(decode(tagged).size / 16000 - 60) < 0.2
+
+
+@pytest.mark.parametrize("asr", [True, False], ids=["run", "no-asr"])
+def test_4_a_cut_between_two_frames_is_told_by_the_run_from_the_unheard_end(
+    tmp_path: Path, capsys, sample_samples, sample_truth, asr: bool
+) -> None:
+    import re
+
+    from pipeline.audio import decode
+    from tests.clips import cut_clip
+
+    audio, transcript, lines = cut_clip(sample_samples, sample_truth, first=0, count=15, folder=tmp_path)
+    data = _mp3_without_length(tmp_path / "clip.mp3", decode(audio)).read_bytes()
+    starts = _frame_starts(data)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(data[: starts[len(starts) // 3]])  # between two frames: nothing breaks off
+    length = decode(cut).size / 16000
+    said = sum(1 for line in lines if line["end"] < length)  # the lines whose speech the cut file holds
+
+    argv = ["run", str(cut), str(transcript), "--out", str(tmp_path / "out"), "--no-progress"]
+    code = main(argv + ([] if asr else ["--no-asr"]))
+    err = capsys.readouterr().err.strip()
+
+    assert code == 5, err
+    found = re.fullmatch(
+        rf"subpipe: error: {re.escape(str(cut))}: ends at ([\d.]+) s in mid-speech, and the last (\d+) of "
+        "the transcript's 15 lines are not in it: the audio is cut short, or the transcript is a longer "
+        "recording's; copy or export the audio again, or give its own transcript",
+        err,
+    )
+    assert found, err
+    assert float(found[1]) == round(length, 1)
+    assert int(found[2]) in (15 - said, 15 - said - 1)  # the line the cut falls in may be heard in part
+    assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import interrupts
+from pipeline.audio.ends import broken_end
 from pipeline.errors import AudioError
 from pipeline.fileio import check_input
 
@@ -39,6 +40,7 @@ _BLOCK = 1 << 24
 _CANCELLED = 0.01
 # Containers whose header states the exact length (MP3 only with a Xing/Info
 # header, WAV read from its data chunk): a shortfall there means a cut file.
+# Others (Ogg, MP3 and AAC without one) are judged by how they end (audio/ends.py).
 _EXACT_LENGTH = ("flac", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
 
 
@@ -102,6 +104,8 @@ def _decode_file(path: Path, channel: int | None = None) -> _Track:
         declared = _declared_seconds(path, container, stream)
         if declared is not None and declared > MAX_SECONDS:
             raise AudioError(path, _too_long(declared))
+        if declared is None:  # nothing to measure a shortfall against: look at how the file ends
+            _check_end(path, container)
         reader = _Reader(channel, float(stream.time_base or 0.0))
         store = _Store(path)
         try:
@@ -302,6 +306,21 @@ def _declared_seconds(path: Path, container: Any, stream: Any) -> float | None:
     if container.duration is not None:
         return container.duration / 1_000_000  # AV_TIME_BASE
     return None
+
+
+def _check_end(path: Path, container: Any) -> None:
+    """Raise ``AudioError`` for a file that breaks off inside its last page or frame (a cut copy)."""
+    broken = broken_end(path, container.format.name)
+    if broken is None:
+        return
+    # ffmpeg guesses an ADTS file's length from its bit rate (74 s for a 60 s file): no figure there.
+    known = container.duration and container.format.name != "aac"
+    present = f" after {container.duration / 1_000_000:.1f} s" if known else ""
+    raise AudioError(
+        path,
+        f"is cut short: it breaks off in the middle of {broken}{present} (an interrupted copy "
+        "or download?); copy or export the file again",
+    )
 
 
 def _wav_seconds(path: Path) -> float | None:
