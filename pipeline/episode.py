@@ -20,13 +20,14 @@ from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
 from pipeline.align.timing import tighten
 from pipeline.audio import chunks, envelope
 from pipeline.cache import StageCache, code_version, file_digest, make_key
-from pipeline.errors import AudioError
+from pipeline.errors import AlignmentError, AudioError
 from pipeline.subtitles import profiles
 from pipeline.subtitles.cues import Violation, build_cues, check_cues
 from pipeline.subtitles.formats import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.whisper import asr
 from pipeline.whisper.attention import Attention
+from pipeline.whisper.belongs import likelihood_ratio
 from pipeline.whisper.encoder import EncodedAudio
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
@@ -135,6 +136,22 @@ def _words_from_json(rows: list[list[object]]) -> list[Word]:
 def _no_speech(audio_path: Path) -> AudioError:
     # Empty subtitles would replace good ones: say what is wrong instead.
     return AudioError(audio_path, "no speech found in the audio; check that it is the episode's recording")
+
+
+# Read along the audio (--no-asr), a transcript's own words must be this many times
+# likelier in their chunks than another part's words are: at least 2.8 for the audio's
+# own transcript, at most 1.18 for another recording's (whisper/belongs.py).
+BELONGS = 2.0
+
+
+def _check_belongs(ratio: float | None, transcript_path: Path, audio_path: Path) -> None:
+    """Raise ``AlignmentError`` (exit 7, as the full pipeline) for a transcript the audio does not speak."""
+    if ratio is not None and ratio < BELONGS:
+        raise AlignmentError(
+            transcript_path,
+            f"does not match {audio_path.name} (read along it, its words are no likelier where they fall "
+            f"than another part's: {ratio:.1f}x); check that it is this episode's transcript",
+        )
 
 
 # Seconds between the last line heard and the audio's end within which the
@@ -255,6 +272,9 @@ def run(
             elif words is None:
                 with _timed(clock, "read_along"):
                     found = read_along(lines, encoded, attention)
+                    _check_belongs(
+                        likelihood_ratio(attention, encoded, found.by_chunk), transcript_path, audio_path
+                    )
                 words, recheck = found.words, found.recheck
             if alignment is None:
                 with _timed(clock, "align"):

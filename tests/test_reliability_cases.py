@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.cli import main
@@ -254,14 +255,12 @@ def _mp3_without_length(path: Path, samples) -> Path:
     return path
 
 
-def _frame_starts(data: bytes) -> list[int]:
-    from pipeline.audio.ends import _mp3_frame
+def _frame_starts(path: Path) -> list[int]:
+    """Where each of the file's frames begins, as ffmpeg's demuxer finds them."""
+    import av
 
-    starts, at = [], data.find(b"\xff")
-    while (length := _mp3_frame(data, at)) is not None:
-        starts.append(at)
-        at += length
-    return starts
+    with av.open(str(path)) as container:
+        return [packet.pos for packet in container.demux() if packet.size]
 
 
 @pytest.fixture(scope="module")
@@ -314,10 +313,10 @@ def test_4_a_cut_between_two_frames_is_told_by_the_run_from_the_unheard_end(
     from tests.clips import cut_clip
 
     audio, transcript, lines = cut_clip(sample_samples, sample_truth, first=0, count=15, folder=tmp_path)
-    data = _mp3_without_length(tmp_path / "clip.mp3", decode(audio)).read_bytes()
-    starts = _frame_starts(data)
+    mp3 = _mp3_without_length(tmp_path / "clip.mp3", decode(audio))
+    starts = _frame_starts(mp3)
     cut = tmp_path / "cut.mp3"
-    cut.write_bytes(data[: starts[len(starts) // 3]])  # between two frames: nothing breaks off
+    cut.write_bytes(mp3.read_bytes()[: starts[len(starts) // 3]])  # between two frames: nothing breaks off
     length = decode(cut).size / 16000
     said = sum(1 for line in lines if line["end"] < length)  # the lines whose speech the cut file holds
 
@@ -336,3 +335,45 @@ def test_4_a_cut_between_two_frames_is_told_by_the_run_from_the_unheard_end(
     assert float(found[1]) == round(length, 1)
     assert int(found[2]) in (15 - said, 15 - said - 1)  # the line the cut falls in may be heard in part
     assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------- 5: --no-asr, a transcript of something else
+
+
+def _music(seconds: float) -> np.ndarray:
+    """Chords that change twice a second over a beat: sound, but no speech."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * 16000)) / 16000
+    notes = 220 * 2 ** (rng.integers(0, 12, size=(len(t) // 8000 + 1, 3)) / 12)
+    tones = sum(
+        np.sin(2 * np.pi * np.cumsum(np.repeat(notes[:, j], 8000)[: len(t)]) / 16000) for j in range(3)
+    )
+    beat = 0.05 * rng.standard_normal(len(t)) * (np.mod(t, 0.5) < 0.05)
+    return (0.1 * tones * (1 + 0.5 * np.sin(2 * np.pi * 2 * t)) + beat).astype(np.float32)
+
+
+@pytest.mark.parametrize("audio", ["another part of the talk", "music"])
+def test_5_no_asr_refuses_a_transcript_the_audio_does_not_speak_with_exit_7(
+    tmp_path: Path, capsys, audio: str
+) -> None:
+    from pipeline.transcript import compose
+    from pipeline.types import Line
+    from tests.clips import write_wav
+    from tests.conftest import SEED
+
+    if audio == "music":
+        sound, lines = write_wav(tmp_path / "music.wav", _music(170.0)), read(SAMPLE_TRANSCRIPT)
+    else:  # the sample's audio with 47 lines from much later in the same talk: same voice, same topic
+        later = [line for line in read(SEED) if line.ru][400:447]
+        sound, lines = SAMPLE_AUDIO, [Line(k, line.ru, line.en) for k, line in enumerate(later)]
+    transcript = tmp_path / "other.ru-en.txt"
+    transcript.write_text(compose(lines), encoding="utf-8")
+
+    argv = ["run", str(sound), str(transcript), "--out", str(tmp_path / "out"), "--no-progress", "--no-asr"]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+
+    assert code == 7, err
+    assert err.startswith(f"subpipe: error: {transcript}: does not match {sound.name} (read along it, ")
+    assert err.endswith("; check that it is this episode's transcript") and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()

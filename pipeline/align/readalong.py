@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,9 @@ READ_ALONG_SQUEEZE = 1.75
 class ReadAlong:
     words: list[Word]  # reference words placed in the audio, standing in for ASR words
     recheck: frozenset[int]  # lines whose times need a second look
+    # Each chunk's words as read along it, with their probabilities (unspoken lines' too):
+    # the evidence whether the transcript belongs to the audio (whisper/belongs.py).
+    by_chunk: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> ReadAlong:
@@ -60,6 +63,7 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
     speech = sum(c.duration for c in encoded.chunks)
     letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
     placed: list[tuple[int, str, Placement]] = []
+    by_chunk: dict[int, list[tuple[str, float]]] = {}
     cursor = 0
     # Encoding needs no text, so the workers encode ahead while each chunk is read in turn.
     ready = attention.engine.map(lambda k: encoded.encode([k]), range(len(encoded.chunks)))
@@ -85,12 +89,13 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
         last_chunk = index + 1 == len(encoded.chunks)
         fitted = len(found) if last_chunk else _fitted(offer, found, chunk.end, letters_per_second, paragraph)
         placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
+        by_chunk[index] = [(text, p.probability) for (_, text), p in zip(offer[:fitted], found[:fitted])]
         cursor += fitted
         if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:
             split.add(words[cursor][0])
     words_found, doubtful = _judge(placed, letters_per_second)
     # A line split between chunks is longer than a second look's window could hold.
-    return ReadAlong(words_found, frozenset(doubtful - split))
+    return ReadAlong(words_found, frozenset(doubtful - split), by_chunk)
 
 
 def _paragraphs(line_letters: Mapping[int, int], expected: float) -> Callable[[int], bool]:
