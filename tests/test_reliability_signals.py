@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pytest
 from pipeline import fileio
 from pipeline.audio import SAMPLE_RATE
 from tests.conftest import ROOT, SAMPLE_TRANSCRIPT
+from tests.test_reliability_faults import _when
 from tests.test_reliability_media import encode
 
 INTERRUPTED = "subpipe: interrupted; no partial output was written"
@@ -77,14 +77,6 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 def _leftovers(out: Path) -> list[Path]:
     return [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name == fileio.LOCK_NAME]
-
-
-def _when(condition: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the run never locked OUT"
-        time.sleep(0.005)
 
 
 def _stop_at(
