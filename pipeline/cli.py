@@ -409,9 +409,11 @@ def console_main() -> None:
     """
     try:
         code = main()
-    except KeyboardInterrupt:  # Ctrl-C before main set its handlers: nothing was begun
+    except KeyboardInterrupt:  # before main set its handlers, or after it put them back
+        if not interrupts.claim():
+            threading.Event().wait()  # the watcher is ending the process, with the line
         print(INTERRUPTED, file=sys.stderr)
-        code = EXIT_INTERRUPTED
+        code = interrupts.exit_code()
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()

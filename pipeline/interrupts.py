@@ -106,19 +106,24 @@ def end(message: str) -> None:
     """Report the interruption and end the process now, threads and all, with its exit code.
 
     For a caller whose threads may still be writing (a batch's episodes): a
-    set of renames under way is finished first, and none starts after.
+    set of renames under way is finished first, none starts after, and the
+    blocks still open are cleaned up (staged files discarded, locks released).
     """
     if not claim():
         threading.Event().wait()  # the watcher is ending the process
-    with _critical:
-        _exit(message)
+    _abandon(message)
 
 
-def _exit(message: str) -> None:
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        print(message, file=sys.stderr, flush=True)
-    os._exit(exit_code())
+def _abandon(message: str) -> None:
+    """Run the cleanups of the blocks still open, print ``message`` and end the process."""
+    with _critical:  # a set of renames under way is finished first; none starts after
+        for cleanup in list(_cleanups.values()):
+            with contextlib.suppress(Exception):
+                cleanup()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            print(message, file=sys.stderr, flush=True)
+        os._exit(exit_code())
 
 
 def _interrupt() -> None:
@@ -155,11 +160,7 @@ class _Watcher(threading.Thread):
                 return
         if self.stop.wait(GRACE) or not claim():
             return
-        with _critical:  # a set of renames under way is finished first; none starts after
-            for cleanup in list(_cleanups.values()):
-                with contextlib.suppress(Exception):
-                    cleanup()
-            _exit(self._message)
+        _abandon(self._message)
 
 
 @contextlib.contextmanager
