@@ -136,7 +136,22 @@ def _synth_tokens(text: str, strict: bool = False) -> list[tuple[str, int]]:
     return out
 
 
-def _scheme_string(text: str) -> str:
+def run_batch(script: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a Scheme script in Festival; its output as text."""
+    # -b (batch) rather than --script: only batch mode loads Festival's init
+    # files, without which the voice function is unbound.
+    return subprocess.run(
+        ["festival", "-b", str(script)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def scheme_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -171,23 +186,12 @@ def _run_festival(jobs: Sequence[tuple[str, str]], workdir: Path) -> dict[str, l
     lines = [f"({VOICE})", _SCHEME_PRELUDE]
     for job_id, text in jobs:
         wav = (workdir / f"{job_id}.wav").as_posix()
-        lines.append(f"(subpipe-synth {_scheme_string(job_id)} {_scheme_string(text)} {_scheme_string(wav)})")
+        lines.append(f"(subpipe-synth {scheme_string(job_id)} {scheme_string(text)} {scheme_string(wav)})")
     script = workdir / f"batch-{jobs[0][0]}.scm"
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    # -b (batch) rather than --script: only batch mode loads Festival's init
-    # files, without which the voice function is unbound.
-    proc = subprocess.run(
-        ["festival", "-b", str(script)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60 + 10 * len(jobs),
-        check=False,
-    )
     result: dict[str, list[FestToken] | None] = {}
     pending: dict[str, list[FestToken]] = {}
-    for row in proc.stdout.splitlines():
+    for row in run_batch(script, 60 + 10 * len(jobs)).stdout.splitlines():
         fields = row.split("\t")
         if fields[0] == "@@T" and len(fields) >= 3:
             triples = fields[3:]
@@ -203,7 +207,7 @@ def _run_festival(jobs: Sequence[tuple[str, str]], workdir: Path) -> dict[str, l
     return result
 
 
-def _read_wav(path: Path) -> np.ndarray:
+def read_wav(path: Path) -> np.ndarray:
     with wave.open(str(path), "rb") as w:
         if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
             raise FestivalError(f"{path}: expected 16 kHz mono 16-bit, got {w.getparams()}")
@@ -308,7 +312,7 @@ def map_words(text: str, festival_text: str, tokens: Sequence[FestToken], strict
 
 def _store(text: str, wav: Path, tokens: Sequence[FestToken], festival_text: str) -> None:
     """Trim the line's silence, move the times with it, and cache the result."""
-    raw = _read_wav(wav)
+    raw = read_wav(wav)
     lo, hi = speech_bounds(raw)
     if hi <= lo:
         raise FestivalError(f"Festival produced silence for {text!r}")

@@ -17,6 +17,8 @@ class Figures:
     unspoken_recall: float
     unscripted_recall: float
     lines: int
+    false_unspoken: int = 0  # spoken lines the result calls unspoken
+    max_start_s: float = float("nan")  # the worst start error over spoken lines (inf: one left untimed)
 
 
 def score(truth: dict, result: dict) -> Figures:
@@ -42,6 +44,7 @@ def score(truth: dict, result: dict) -> Figures:
             start_errors.append(abs(got["start"] - want["start"]))
             errors += [abs(got["start"] - want["start"]), abs(got["end"] - want["end"])]
     hits = len(predicted_unspoken & actual_unspoken)
+    spoken = {w["index"] for w in truth["lines"] if w["ru"] and w["spoken"]}
     starts = np.array(start_errors) if start_errors else np.array([np.inf])
     return Figures(
         median_ms=float(np.median(errors) * 1000) if errors else float("nan"),
@@ -54,6 +57,8 @@ def score(truth: dict, result: dict) -> Figures:
         unspoken_recall=hits / len(actual_unspoken) if actual_unspoken else 1.0,
         unscripted_recall=_covered(truth.get("unscripted", []), result.get("unscripted", [])),
         lines=len(start_errors),
+        false_unspoken=len(predicted_unspoken & spoken),
+        max_start_s=float(np.max(starts)) if start_errors else float("nan"),
     )
 
 

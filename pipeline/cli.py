@@ -7,12 +7,13 @@ import os
 import sys
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import interrupts
-from pipeline.errors import SubpipeError
+from pipeline.errors import InputNotFound, SubpipeError, SubtitleError
 from pipeline.whisper.options import COMPUTE_TYPES, LANGUAGES, language_problem
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
 EXIT_INTERRUPTED = interrupts.EXIT_SIGINT  # 130: Ctrl-C
+EXIT_BROKEN_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as Unix tools end
 EXIT_TERMINATED = interrupts.EXIT_SIGTERM  # 143: SIGTERM (a scheduler, `kill`)
 INTERRUPTED = "subpipe: interrupted; no partial output was written"
 BATCH_INTERRUPTED = "subpipe: batch interrupted; run it again to resume"
@@ -112,8 +114,16 @@ def _folder(text: str) -> Path:
     return path
 
 
-def _check_device(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """--device cuda without a GPU, a compute type the device lacks: a usage error before any work."""
+def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """What no one option's type can see: a usage error (exit 2) before any work.
+
+    --device cuda without a GPU, a compute type the device lacks, batch's
+    cluster options without --ray.
+    """
+    if args.command == "batch":
+        problem = _ray_usage(args)
+        if problem:
+            parser.error(problem)
     if getattr(args, "device", "auto") == "cuda" or getattr(args, "compute_type", None):
         from pipeline.whisper.options import device_problem
 
@@ -147,7 +157,17 @@ def _episode_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("audio", type=Path, help="the episode's audio: any file ffmpeg reads")
     options.add_argument(
-        "transcript", type=Path, help="the transcript: Russian lines paired with English, TSV, or plain text"
+        "transcript",
+        type=Path,
+        help="the transcript: Russian lines paired with English, TSV, plain text, or subtitles (.srt, .vtt) "
+        "to re-time",
+    )
+    options.add_argument(
+        "--en",
+        dest="english",
+        default=None,
+        metavar="FILE",
+        help="English subtitles (.srt, .vtt) paired by time with a Russian subtitle TRANSCRIPT",
     )
     options.add_argument("--out", type=_folder, default=Path("out"), help="output folder (default: out)")
     options.add_argument(
@@ -231,7 +251,7 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     """The settings ``run``, ``qa`` and ``batch`` share; options a command lacks keep their defaults."""
     from pipeline.episode import Settings
 
-    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile")
+    shared = ("model", "device", "compute_type", "batch_size", "language", "vtt_layout", "profile", "english")
     return Settings(**{name: getattr(args, name) for name in shared if hasattr(args, name)}, **extra)
 
 
@@ -276,22 +296,82 @@ def _add_lint_parser(commands: argparse._SubParsersAction) -> None:
         "lint",
         parents=[_style_options(vtt_layout=False)],
         help=f"check subtitle files against a style profile (exit {EXIT_VIOLATIONS} when rules are broken)",
+        description=(
+            "Check SRT and WebVTT files against a style profile. Every file is checked; the exit code is "
+            f"the worst that happened: {_LINT_ORDER}."
+        ),
     )
     lint.add_argument("files", type=Path, nargs="+", metavar="FILE", help=".srt or .vtt file")
+    lint.add_argument(
+        "--lang",
+        choices=["auto", "ru", "en"],
+        default="auto",
+        help="language of the whole file (default: auto, each row by its alphabet; dual files as subpipe "
+        "writes them)",
+    )
+    lint.add_argument(
+        "--encoding",
+        default=None,
+        type=_encoding,
+        help="the files' text encoding, e.g. cp1251 or utf-16 (default: detected, and named when not UTF-8)",
+    )
+
+
+def _encoding(name: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        known = "e.g. utf-8, cp1251, cp1252, koi8-r"
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r} ({known})") from None
+    return name
+
+
+# The worst first: a file that could not be read, one that is missing, one that breaks the profile.
+_LINT_RANK = {SubtitleError.exit_code: 3, InputNotFound.exit_code: 2, EXIT_VIOLATIONS: 1, 0: 0}
+_LINT_ORDER = ", then ".join(
+    f"{code} ({what})"
+    for code, what in zip(
+        _LINT_RANK, ("a file could not be read", "a file is missing", "a profile rule is broken", "clean")
+    )
+)
 
 
 def _lint(args: argparse.Namespace) -> int:
     from pipeline.subtitles import lint, profiles
 
     profile = profiles.load(args.profile)
-    broken = False
+    outcomes: list[int] = []
+    violations = 0
     for path in args.files:
-        report = lint.lint(path, profile)
+        try:
+            report = lint.lint(path, profile, lang=args.lang, encoding=args.encoding)
+        except (InputNotFound, SubtitleError) as exc:
+            # Reported, counted, and the next file checked.
+            print(f"subpipe: error: {exc.message}", file=sys.stderr, flush=True)
+            outcomes.append(exc.exit_code)
+            continue
         for line in lint.describe(report):
             print(line)
         print(lint.summary(report))
-        broken = broken or not report.clean
-    return EXIT_VIOLATIONS if broken else 0
+        outcomes.append(0 if report.clean else EXIT_VIOLATIONS)
+        violations += len(report.violations)
+    if len(args.files) > 1:
+        tally = Counter(outcomes)
+        parts = [
+            f"{tally[code]} {what}"
+            for code, what in (
+                (0, "clean"),
+                (EXIT_VIOLATIONS, "breaking the profile"),
+                (SubtitleError.exit_code, "unreadable"),
+                (InputNotFound.exit_code, "not found"),
+            )
+            if tally[code] or code == 0
+        ]
+        total = lint.count(violations, "violation")
+        print(f"subpipe lint: {len(outcomes)} files: {', '.join(parts)}; {total}")
+    return max(outcomes, key=_LINT_RANK.__getitem__)
 
 
 def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -315,6 +395,28 @@ def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argpar
     batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
     batch.add_argument("--wait", type=_seconds, default=5.0, help="seconds to wait for another batch on OUT")
     batch.add_argument("--no-progress", action="store_true", help="one line per episode instead of bars")
+    cluster = batch.add_argument_group("Ray cluster (pip install 'subpipe[ray]')")
+    cluster.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run the episodes on a Ray cluster: auto (the running one), local (start Ray here) or "
+        "HOST:PORT; this machine keeps the manifest and OUT; --jobs counts episodes per worker",
+    )
+    cluster.add_argument(
+        "--ray-cpus",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="CPU cores per model worker on CPU nodes (default: 4; a smaller node gets one worker); "
+        "on GPU nodes there is one worker per GPU",
+    )
+    cluster.add_argument(
+        "--shared-out",
+        action="store_true",
+        help="OUT is at the same path on every node (a shared filesystem): workers write there "
+        "directly instead of sending their files back",
+    )
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -323,8 +425,15 @@ def _batch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)
+    ray = None
+    if args.ray is not None:
+        from pipeline.batch.cluster import CPUS_PER_WORKER, RayOptions
+
+        ray = RayOptions(args.ray, args.ray_cpus or CPUS_PER_WORKER, args.shared_out)
     try:
-        summary = batch.run(args.input, args.out, settings, args.jobs, args.force, args.wait, view=view)
+        summary = batch.run(
+            args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
+        )
     except KeyboardInterrupt:
         # Episode threads may still be running; every file is written atomically and the
         # manifest marks them interrupted, so quit now rather than wait (exit would join them).
@@ -332,6 +441,13 @@ def _batch(args: argparse.Namespace) -> int:
     print(summary.line())
     summary.check()
     return 0
+
+
+def _ray_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with batch's cluster options, if anything (Ray itself is imported only for --ray)."""
+    if args.ray is None and (args.shared_out or args.ray_cpus is not None):
+        return "--shared-out and --ray-cpus need --ray ADDRESS"
+    return None
 
 
 def _qa(args: argparse.Namespace) -> int:
@@ -363,7 +479,7 @@ def _qa(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _check_device(commands(parser)[args.command], args)
+    _check_values(commands(parser)[args.command], args)
     handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
     with interrupts.handling(BATCH_INTERRUPTED if args.command == "batch" else INTERRUPTED):
         return _dispatch(handlers[args.command], args)
@@ -379,6 +495,8 @@ def _dispatch(handler: Callable[[argparse.Namespace], int], args: argparse.Names
             threading.Event().wait()
         print(INTERRUPTED, file=sys.stderr)
         return interrupts.exit_code()
+    except BrokenPipeError:
+        return EXIT_BROKEN_PIPE  # `subpipe lint … | head`: the reader has all it wanted
     except MemoryError:
         return _fail(args, "out of memory; close other programs, or split the audio into parts", EXIT_ERROR)
     except OSError as exc:
@@ -414,6 +532,13 @@ def console_main() -> None:
             threading.Event().wait()  # the watcher is ending the process, with the line
         print(INTERRUPTED, file=sys.stderr)
         code = interrupts.exit_code()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+    if code == EXIT_BROKEN_PIPE:
+        # Python would flush stdout again on the way out and complain; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()

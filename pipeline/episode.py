@@ -55,6 +55,7 @@ class Settings:
     vtt_layout: str = "spans"  # dual WebVTT: "spans" (one cue, classed rows) or "stacked" (two cues)
     profile: str = "netflix"  # style profile: a shipped name or a profile file's path
     asr: bool = True  # False: read the trusted transcript along the audio, no transcription
+    english: str | None = None  # --en: an English subtitle file paired by time with a subtitle transcript
 
     def asr_identity(self) -> tuple[object, ...]:
         device = asr.pick_device(self.device)
@@ -191,6 +192,19 @@ def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
         clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
 
 
+def cache_keys(audio_path: Path, transcript_path: Path, settings: Settings) -> dict[str, str]:
+    """The stage cache's key for each cached stage of an episode (``asr``, ``align``).
+
+    A batch on a cluster reads them to send a worker the entries its episode can reuse.
+    """
+    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION)
+    texts = [transcript_path, *([Path(settings.english)] if settings.english else [])]
+    align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION)
+    if not settings.asr:
+        align_key = make_key(align_key, "read-along")
+    return {"asr": audio_key, "align": align_key}
+
+
 def run(
     audio_path: str | Path,
     transcript_path: str | Path,
@@ -234,13 +248,11 @@ def run(
         raise ValueError(f"vtt_layout must be one of {LAYOUTS}, got {settings.vtt_layout!r}")
     clock: dict[str, float] = {}
     with _timed(clock, "parse"):
-        lines = transcript.read(transcript_path)
+        lines = transcript.read(transcript_path, settings.english)
     audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
-    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
-    align_key = make_key(audio_key, file_digest(transcript_path), ALIGN_VERSION) if cache.root else ""
-    if not settings.asr:
-        align_key = make_key(align_key, "read-along") if cache.root else ""
+    keys = cache_keys(audio_path, transcript_path, settings) if cache.root else {}
+    audio_key, align_key = keys.get("asr", ""), keys.get("align", "")
     words = cache.get("asr", audio_key, _words_from_json) if settings.asr else None
     alignment = cache.get("align", align_key, alignment_from_dict)
     if (words is None and settings.asr) or alignment is None:

@@ -11,6 +11,10 @@ Three layouts are understood, detected from the text itself:
   languages separated by any number of blank lines.
 * ``plain``: Russian only, one entry per non-empty row.
 
+An SRT or WebVTT file is a transcript too: each cue with text is a line, its
+rows split into Russian and English by alphabet
+(:mod:`pipeline.subtitles.as_transcript`).
+
 Blank lines carry no meaning in the bilingual layout; script and position
 do. A line of Cyrillic opens an entry; a line of Latin completes the open
 entry, or else stands alone as English without Russian. A line mixing both
@@ -30,6 +34,8 @@ import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pipeline import encoding
+from pipeline.alphabet import CYRILLIC, LATIN
 from pipeline.errors import TranscriptError
 from pipeline.fileio import check_input
 from pipeline.types import Line
@@ -47,19 +53,9 @@ MAX_BYTES = 50 * 1024 * 1024
 # minutes and gigabytes before saying that nothing matches.
 MAX_ROWS = 100_000
 
-_CYRILLIC = "\u0400-\u0481\u048a-\u052f\u1c80-\u1c88\u2de0-\u2dff\ua640-\ua69f"
-_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
-_CYRILLIC_RE = re.compile(f"[{_CYRILLIC}]")
-_LATIN_RE = re.compile(f"[{_LATIN}]")
-_CYRILLIC_UPPER_RE = re.compile("[\u0400-\u042f]")
-_CYRILLIC_LOWER_RE = re.compile("[\u0430-\u045f]")
-# Tab, newline, CR, form feed and vertical tab turn up in genuine text (Word
-# writes VT for a soft line break); every other C0/C1 control points to binary.
-_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_CYRILLIC_RE = re.compile(f"[{CYRILLIC}]")
+_LATIN_RE = re.compile(f"[{LATIN}]")
 _WORD_RE = re.compile(r"\S+")
-# An SRT or WebVTT timing line: "00:01:08,460 --> 00:01:10,000" (WebVTT: a dot, hours optional).
-_TIMING_RE = re.compile(r"^(?:\d+:)?\d{1,2}:\d{2}[,.]\d{1,3}\s*-->\s*(?:\d+:)?\d{1,2}:\d{2}[,.]\d{1,3}")
-_SUBTITLE_SUFFIXES = {".srt": "SubRip (.srt)", ".vtt": "WebVTT"}
 
 _RU, _EN, _MIXED, _NONE = "ru", "en", "mixed", "none"
 
@@ -78,100 +74,15 @@ _EN_SHARE_AFTER_RU = 0.25
 def decode(data: bytes, path: str | Path | None = None) -> str:
     """Return the text of a transcript file, with line endings turned into "\\n".
 
-    Accepts UTF-8 (with or without BOM) and Windows-1251. Raises
-    ``TranscriptError`` for UTF-16/32, binary data, and bytes that only decode
-    as Windows-1251 by accident (KOI8-R, Latin-1, ...).
+    The encoding is detected as for subtitle files (:mod:`pipeline.encoding`):
+    a byte-order mark, UTF-16/32 by their NUL bytes, UTF-8, else the legacy
+    code page whose reading looks most like text (Windows-1251, KOI8-R,
+    Windows-1252, ...). Raises ``TranscriptError`` for binary data and for
+    bytes no known encoding reads as text.
     """
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise TranscriptError(path, "is UTF-32 text; save it as UTF-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise TranscriptError(path, "is UTF-16 text; save it as UTF-8")
-    if b"\x00" in data:
-        raise TranscriptError(path, _nul_problem(data))
-
-    try:
-        text = data.decode("utf-8-sig")
-        from_cp1251 = False
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1251")
-        except UnicodeDecodeError:
-            # Python leaves 0x98 undefined in cp1251, so such bytes come from
-            # some other single-byte code page.
-            raise TranscriptError(path, "is neither UTF-8 nor Windows-1251 text; save it as UTF-8") from None
-        from_cp1251 = True
-
-    controls = len(_CONTROL_RE.findall(text))
-    # A stray control character or two survives copy-and-paste; a percent of
-    # them means the file is not text at all.
-    if controls and controls * 100 > len(text):
-        raise TranscriptError(path, "contains binary data, not text; give the transcript's .txt or .tsv file")
-    if from_cp1251 and not _plausible_cp1251(text):
-        raise TranscriptError(
-            path,
-            "unknown text encoding: not UTF-8, and read as Windows-1251 it does not look like "
-            "Russian text (KOI8-R or Latin-1?); save it as UTF-8",
-        )
-    return _normalize_newlines(text)
-
-
-def _nul_problem(data: bytes) -> str:
-    """Describe a file containing NUL bytes: BOM-less UTF-16/32, or binary."""
-    # UTF-16/32 text puts its NULs (the high bytes of ASCII characters) in
-    # fixed positions; binary junk scatters them.
-    by_mod4 = [data[offset::4].count(0) for offset in range(4)]
-    total = sum(by_mod4)
-    quarter = len(data) // 4
-    if total >= 4:
-        # Outside the rare astral planes, UTF-32 has two NULs in every
-        # character: bytes 2-3 (little-endian) or bytes 0-1 (big-endian).
-        if len(data) % 4 == 0 and any(
-            by_mod4[a] >= 0.9 * quarter and by_mod4[b] >= 0.9 * quarter for a, b in ((2, 3), (0, 1))
-        ):
-            return "is UTF-32 text; save it as UTF-8"
-        even, odd = by_mod4[0] + by_mod4[2], by_mod4[1] + by_mod4[3]
-        # NULs on one side are the high bytes of UTF-16's ASCII characters
-        # (even offsets big-endian, odd little-endian); binary data laid out
-        # in regular records can look the same, but does not decode as text.
-        codec = "utf-16-be" if even >= odd else "utf-16-le"
-        if max(even, odd) >= 0.9 * total and _reads_as_text(data[: len(data) // 2 * 2], codec):
-            return "is UTF-16 text; save it as UTF-8"
-    return "contains NUL bytes, so it is a binary file, not text; give the transcript's .txt or .tsv file"
-
-
-def _reads_as_text(data: bytes, codec: str) -> bool:
-    """Whether ``data`` decodes strictly as ``codec`` into text with hardly a control character."""
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return len(_CONTROL_RE.findall(text)) * 100 <= len(text)
-
-
-def _plausible_cp1251(text: str) -> bool:
-    """Whether text decoded as cp1251 reads like Russian rather than mojibake.
-
-    Russian prose is mostly lower case. KOI8-R swaps the case blocks of
-    Windows-1251, so KOI8-R read as cp1251 comes out mostly capitals; Latin-1
-    accents come out as lone Cyrillic letters stuck inside Latin words. A
-    genuine all-capitals file is refused too, which costs its owner only a
-    re-save as UTF-8.
-    """
-    upper = len(_CYRILLIC_UPPER_RE.findall(text))
-    lower = len(_CYRILLIC_LOWER_RE.findall(text))
-    if upper + lower == 0:
-        # Nothing Cyrillic, so every high byte became punctuation or a symbol:
-        # leave the verdict to parse, which needs letters anyway.
-        return True
-    if upper > lower:
-        return False
-    cyrillic_words = mixed_words = 0
-    for word in _WORD_RE.findall(text):
-        if _CYRILLIC_RE.search(word):
-            cyrillic_words += 1
-            if _LATIN_RE.search(word):
-                mixed_words += 1
-    return mixed_words * 2 <= cyrillic_words
+    return encoding.decode(
+        data, path, TranscriptError, binary_hint="give the transcript's .txt or .tsv file"
+    ).text
 
 
 def _normalize_newlines(text: str) -> str:
@@ -325,15 +236,16 @@ def _is_english(row: str, after_open_ru: bool) -> bool:
 # ---------------------------------------------------------------- files
 
 
-def read(path: str | Path) -> list[Line]:
+def read(path: str | Path, english: str | Path | None = None) -> list[Line]:
     """The transcript file at ``path`` as lines, in file order.
 
     Reads the bilingual layout (a Russian line, then its English line), TSV
-    (``ru<TAB>en``) or plain Russian text, in UTF-8 (BOM or not, CRLF or not)
-    or Windows-1251. Raises ``InputNotFound`` (exit 3) for a missing file and
-    ``TranscriptError`` (exit 4) for one that cannot be read as a transcript:
-    a subtitle file, one without Russian, one that lists each English line
-    before its Russian one.
+    (``ru<TAB>en``), plain Russian text, or an SRT or WebVTT file (see
+    :func:`_subtitle_lines`; ``english`` pairs an English one with it), in any
+    encoding :func:`decode` tells. Raises ``InputNotFound`` (exit 3) for a
+    missing file and ``TranscriptError`` (exit 4) for one that cannot be read
+    as a transcript, has no Russian, or lists each English line before its
+    Russian one (``SubtitleError``, exit 8, for subtitles without cues).
     """
     path = Path(path)
     check_input(path, "transcript", TranscriptError, MAX_BYTES)
@@ -342,45 +254,38 @@ def read(path: str | Path) -> list[Line]:
     except OSError as exc:
         raise TranscriptError(path, _unreadable(exc)) from exc
     text = decode(data, path)
-    kind = subtitle_format(path, text)
-    if kind is not None:
-        # Read as text, its cue numbers and timestamps would become lines to align.
-        # (Where subtitle files become transcripts of their own, this dispatches to their reader.)
-        raise TranscriptError(
-            path,
-            f"is a {kind} subtitle file (cue numbers and timestamps), not a transcript; "
-            "give the transcript: each Russian line followed by its English one, or Russian<TAB>English",
-        )
-    lines = parse(text, path)
-    check_languages(lines, path)
+    lines = _subtitle_lines(path, text, english)
+    if lines is None:
+        lines = parse(text, path)
+        check_languages(lines, path, bilingual=True)
+    else:
+        check_languages(lines, path, bilingual=False)  # cues pair their rows themselves
     return lines
 
 
-def subtitle_format(path: str | Path, text: str) -> str | None:
-    """The subtitle format of a transcript file ("SubRip (.srt)", "WebVTT"), or None for a transcript.
+def _subtitle_lines(path: Path, text: str, english: str | Path | None) -> list[Line] | None:
+    """An SRT or WebVTT file's cues as transcript lines, or ``None`` for any other transcript.
 
-    Told by the file's name, a WEBVTT header, or timing lines
-    (``00:01:08,460 --> ...``) in a fifth of its first rows: a subtitle cue
-    takes three or four rows, one of them its timing.
+    ``english`` (``--en``) names an English subtitle file, paired with the
+    cues by time; only a subtitle transcript takes one.
     """
-    named = _SUBTITLE_SUFFIXES.get(Path(path).suffix.lower())
-    if named is not None:
-        return named
-    if text.lstrip("\ufeff \t\n")[:6].upper() == "WEBVTT":
-        return "WebVTT"
-    rows = [row.strip() for row in text[:20_000].split("\n") if row.strip()]
-    timed = [row for row in rows if _TIMING_RE.match(row)]
-    if len(timed) >= 2 and len(timed) * 5 >= len(rows):
-        return "SubRip (.srt)" if "," in timed[0].split("-->")[0] else "WebVTT"
+    from pipeline.subtitles.as_transcript import is_subtitles, read_lines
+
+    if is_subtitles(path, text):
+        return list(read_lines(text, path, english).lines)
+    if english is not None:
+        raise TranscriptError(
+            path, "is not a subtitle file; --en pairs an English subtitle file with SRT or WebVTT subtitles"
+        )
     return None
 
 
-def check_languages(lines: Sequence[Line], path: str | Path | None = None) -> None:
+def check_languages(lines: Sequence[Line], path: str | Path | None = None, bilingual: bool = True) -> None:
     """Raise ``TranscriptError`` for lines a run cannot use: no Russian at all, or English before Russian.
 
     The Russian side is what the audio is aligned to, so a transcript without
-    Cyrillic would place English words in Russian speech. A bilingual file
-    that puts each English line before its Russian one parses one pair off
+    Cyrillic would place English words in Russian speech. A ``bilingual``
+    text file that puts each English line before its Russian one parses one pair off
     (every Russian line takes the next one's English): it is told by its shape
     (English alone first, Russian alone last, pairs between) and by line
     lengths, which follow each other in true pairs (correlation 0.87 on the
@@ -394,7 +299,7 @@ def check_languages(lines: Sequence[Line], path: str | Path | None = None) -> No
             f"has no Russian: {found}; expected the Russian lines the audio speaks, "
             "each followed by its English translation",
         )
-    if _english_first(lines):
+    if bilingual and _english_first(lines):
         raise TranscriptError(
             path,
             f"puts each English line before its Russian one (line {lines[0].source_line} is English, "

@@ -10,12 +10,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 # Lower layers never import higher ones. A stage is a folder (or one small module).
 LAYERS = [
     ("pipeline.types", "pipeline.errors", "pipeline.interrupts"),
+    ("pipeline.alphabet", "pipeline.encoding"),
     ("pipeline.normalize",),
     ("pipeline.fileio",),
     ("pipeline.cache",),
-    ("pipeline.transcript",),
     ("pipeline.audio",),
     ("pipeline.subtitles",),
+    ("pipeline.transcript",),  # reads SRT and WebVTT transcripts with the subtitle readers
     ("pipeline.whisper",),
     ("pipeline.align",),
     ("pipeline.qa",),

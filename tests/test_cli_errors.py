@@ -32,14 +32,15 @@ def _run(capsys, *args: str) -> tuple[int, str]:
         (lambda d: SAMPLE_AUDIO, lambda d: _file(d / "empty.txt", b"\n\n  \n"), 4, "empty", "transcript"),
         (
             lambda d: SAMPLE_AUDIO,
-            lambda d: _file(d / "u16.txt", "Привет, мир\n".encode("utf-16")),
+            lambda d: _file(d / "bin.txt", bytes(range(256)) * 4),
             4,
-            "UTF-16",
+            "binary",
             "transcript",
         ),
         (
             lambda d: SAMPLE_AUDIO,
-            lambda d: _file(d / "koi8.txt", "Привет, как дела у вас сегодня\n".encode("koi8-r")),
+            # UTF-16 and KOI8-R are read; bytes most code pages leave undefined read as none.
+            lambda d: _file(d / "odd.txt", b"Hello \x98\x90\x81 world\n" * 3),
             4,
             "encoding",
             "transcript",

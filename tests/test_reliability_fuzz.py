@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pipeline import transcript
 from pipeline.errors import SubtitleError, TranscriptError
 from pipeline.subtitles.formats import compose_srt, compose_vtt, parse_srt, parse_vtt, read_subtitles
+from pipeline.subtitles.formats.subrip import read_srt
 from pipeline.transcript import decode, parse
 from pipeline.types import Cue
 
@@ -236,7 +237,12 @@ def test_reading_subtitle_files_takes_any_bytes(folder: Path, data: bytes, name:
 
 
 @pytest.mark.parametrize("digits", [400, 5000])
-def test_huge_timestamp_numbers_are_a_subtitle_error(digits: int) -> None:
+def test_huge_timestamp_numbers_drop_the_cue(folder: Path, digits: int) -> None:
     text = f"1\n{'9' * digits}:00:00,000 --> 00:00:01,000\nПривет\n"
-    with pytest.raises(SubtitleError):
-        parse_srt(text)
+    read = read_srt(text)
+    assert read.cues == () and read.dropped == 1
+    assert read.warnings[0].line_no == 2 and "too many digits" in read.warnings[0].message
+    path = folder / "huge.srt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SubtitleError, match="no cues: 1 unreadable, the first at line 2"):
+        read_subtitles(path)

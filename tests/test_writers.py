@@ -20,6 +20,7 @@ from pipeline.subtitles.formats import (
     parse_vtt,
     write_outputs,
 )
+from pipeline.subtitles.formats.webvtt import read_vtt
 from pipeline.types import AlignedLine, Alignment, Cue, Line, LineStatus, Span, Word
 
 CUES = [
@@ -157,14 +158,14 @@ def test_vtt_reader_tolerates_bom_crlf_identifiers_notes_and_settings() -> None:
     ]
 
 
-def test_bad_vtt_raises_subtitle_error_with_the_line() -> None:
+def test_bad_vtt_raises_without_header_and_drops_only_a_bad_cue() -> None:
     with pytest.raises(SubtitleError) as info:
         parse_vtt("1\n00:00:01,000 --> 00:00:02,000\nhi\n")
     assert "WEBVTT" in info.value.message
-    with pytest.raises(SubtitleError) as info:
-        parse_vtt("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n\n00:00:03.000 --> 00:00:0x\nbye\n")
-    assert info.value.line_no == 6
-    assert "bad timing line" in info.value.message
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n\n00:00:03.000 --> 00:00:0x\nbye\n"
+    assert plain(parse_vtt(text)) == [(1.0, 2.0, (), ("hi",))]
+    (warning,) = read_vtt(text).warnings
+    assert warning.line_no == 6 and warning.message.startswith("cue dropped: bad timing line")
 
 
 # --- round trips ----------------------------------------------------------------------

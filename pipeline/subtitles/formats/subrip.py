@@ -10,11 +10,21 @@ from pathlib import Path
 import srt
 
 from pipeline.errors import SubtitleError
-from pipeline.subtitles.formats._common import clean_rows, ms, normalise_languages, unmarked_language
+from pipeline.subtitles.formats._common import (
+    Parsed,
+    RawCue,
+    Row,
+    clean_rows,
+    ms,
+    normalise_languages,
+    to_cues,
+)
 from pipeline.subtitles.formats._lenient import (
+    CUE_NUMBER,
+    BadTiming,
     ReadWarning,
     has_tags,
-    looks_like_timing,
+    is_timing_line,
     read_timing,
     strip_tags,
 )
@@ -48,80 +58,100 @@ def compose_srt(cues: Sequence[Cue], languages: Iterable[str] = ("ru", "en")) ->
 def parse_srt(
     text: str, languages: Iterable[str] | None = None, *, source: str | Path | None = None
 ) -> list[Cue]:
-    """Cues from an SRT file; ``languages`` as given to :func:`compose_srt`, or ``None`` to guess.
+    """Cues from an SRT file; ``languages`` as given to :func:`compose_srt`, or ``None`` to tell.
 
     In a dual file rows inside ``<i>`` are English and the others Russian.
+    Cues without text are left out.
     """
-    return read_srt(text, languages, source=source)[0]
+    return [c for c in read_srt(text, languages, source=source).cues if c.ru or c.en]
 
 
 def read_srt(
     text: str, languages: Iterable[str] | None = None, *, source: str | Path | None = None
-) -> tuple[list[Cue], list[int], list[ReadWarning]]:
-    """Cues, the line number of each cue's timing line, and what had to be repaired.
+) -> Parsed:
+    """Every cue of an SRT file (those without text too), with its timing line and what was repaired.
 
-    Tolerates missing or wrong cue numbers, a missing blank line between cues,
-    blank lines inside a cue, formatting tags and malformed timestamps; raises
-    ``SubtitleError`` (with the line) for a timing line it cannot read or a
-    file with no cues at all.
+    Tolerates missing, odd or wrong cue numbers ("2.2", "-2"), a missing blank
+    line between cues, blank lines inside a cue, formatting tags and
+    malformed timestamps; a cue whose timing line has no reading is dropped
+    with a warning. Raises ``SubtitleError`` only for text without a single
+    timing line.
     """
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    warnings: list[ReadWarning] = []
-    timings = [i for i, line in enumerate(lines) if looks_like_timing(line)]
+    timings = [i for i, line in enumerate(lines) if is_timing_line(line, "srt")]
     if not timings and any(line.strip() for line in lines):
-        raise SubtitleError(source, "not a valid SRT file: no timing line like 00:00:01,000 --> 00:00:02,500")
-    if not timings:
-        return [], [], warnings
-    if any(line.strip() for line in lines[: _index_line(lines, timings[0])]):
-        warnings.append(ReadWarning(1, "text before the first cue skipped"))
-    raw: list[tuple[int, float, float, list[tuple[int, str]]]] = []
+        raise SubtitleError(source, "not an SRT file: no timing line like 00:00:01,000 --> 00:00:02,500")
+    warnings: list[ReadWarning] = []
+    starts = [_block_start(lines, at, timings[k - 1] if k else -1, warnings) for k, at in enumerate(timings)]
+    if timings and any(line.strip() for line in lines[: starts[0]]):
+        first = next(i for i, line in enumerate(lines) if line.strip())
+        warnings.append(ReadWarning(first + 1, "text before the first cue skipped"))
+    raw: list[RawCue] = []
+    dropped = 0
     for k, at in enumerate(timings):
-        start, end, _ = read_timing(lines[at], at + 1, "srt", source, warnings)
-        stop = _index_line(lines, timings[k + 1]) if k + 1 < len(timings) else len(lines)
+        stop = starts[k + 1] if k + 1 < len(timings) else len(lines)
         body = lines[at + 1 : stop]
-        rows = [(at + 2 + i, row.strip()) for i, row in enumerate(body) if row.strip()]
-        if rows and body[-1].strip() and k + 1 < len(timings):
-            warnings.append(ReadWarning(stop + 1, "missing blank line before this cue"))
-        first_blank = next((i for i, row in enumerate(body) if not row.strip()), len(body))
-        if any(row.strip() for row in body[first_blank:]):
-            warnings.append(
-                ReadWarning(at + 2 + first_blank, "blank line inside a cue; the text after it kept")
-            )
-        if not rows:
-            warnings.append(ReadWarning(at + 1, "cue without text skipped"))
+        while body and not body[-1].strip():
+            body.pop()
+        try:
+            timing = read_timing(lines[at], at + 1, "srt", warnings)
+        except BadTiming as exc:
+            warnings.append(ReadWarning(at + 1, f"cue dropped: {exc}", "cues dropped"))
+            dropped += 1
             continue
-        raw.append((at + 1, start, end, rows))
-    return _cues(raw, text, languages, warnings), [n for n, *_ in raw], warnings
+        if body and k + 1 < len(timings) and stop == len(body) + at + 1:
+            warnings.append(
+                ReadWarning(stop + 1, "missing blank line before this cue", "missing blank lines")
+            )
+        first_blank = next((i for i, row in enumerate(body) if not row.strip()), len(body))
+        if first_blank < len(body):
+            warnings.append(
+                ReadWarning(
+                    at + 2 + first_blank,
+                    "blank line inside a cue; the text after it kept",
+                    "blank lines in cues",
+                )
+            )
+        rows = [(at + 2 + i, row.strip()) for i, row in enumerate(body) if row.strip()]
+        if not rows:
+            warnings.append(ReadWarning(at + 1, "cue without text", "cues without text"))
+        raw.append(RawCue(at + 1, timing.start, timing.end, _rows(rows, warnings)))
+    cues, in_order = to_cues(raw, languages)
+    return Parsed(tuple(cues), tuple(c.line_no for c in raw), tuple(in_order), tuple(warnings), dropped)
 
 
-def _index_line(lines: Sequence[str], timing: int) -> int:
-    """Where the block of the timing line at ``timing`` starts: at its cue number, if it has one."""
-    return timing - 1 if timing > 0 and lines[timing - 1].strip().isdigit() else timing
+def _block_start(lines: Sequence[str], timing: int, previous: int, warnings: list[ReadWarning]) -> int:
+    """Where the cue of the timing line at ``timing`` starts: at its cue number, if it has one.
+
+    The line before a timing line is the cue number when it looks like one
+    (also "2.2", "-2") or stands alone after a blank line; otherwise it is
+    the end of the previous cue's text.
+    """
+    before = timing - 1
+    if before <= previous or not lines[before].strip():
+        return timing
+    if CUE_NUMBER.match(lines[before]):
+        return before
+    if before == 0 or not lines[before - 1].strip():
+        shown = lines[before].strip()
+        warnings.append(ReadWarning(before + 1, f"cue number {shown!r} is not a number", "odd cue numbers"))
+        return before
+    return timing
 
 
-def _cues(
-    raw: Sequence[tuple[int, float, float, list[tuple[int, str]]]],
-    text: str,
-    languages: Iterable[str] | None,
-    warnings: list[ReadWarning],
-) -> list[Cue]:
-    langs = normalise_languages(languages) if languages is not None else None
-    tagged = next((n for *_, rows in raw for n, r in rows if _NOT_ITALIC.search(r)), None)
-    if tagged is not None:
-        warnings.append(ReadWarning(tagged, "formatting tags removed (first here)"))
-    marks = [_italic_rows([_NOT_ITALIC.sub("", r).strip() for _, r in rows]) for *_, rows in raw]
-    plain = unmarked_language(text, langs, any(any(m) for m in marks))
-    cues = []
-    for (_, start, end, rows), marked in zip(raw, marks):
-        ru: list[str] = []
-        en: list[str] = []
-        for (_, row), italic in zip(rows, marked):
-            lang = langs[0] if langs is not None and len(langs) == 1 else ("en" if italic else plain)
-            shown = strip_tags(row) if has_tags(row) else row
-            if shown:
-                (en if lang == "en" else ru).append(shown)
-        cues.append(Cue(start=start, end=end, ru=tuple(ru), en=tuple(en)))
-    return cues
+def _rows(rows: Sequence[tuple[int, str]], warnings: list[ReadWarning]) -> tuple[Row, ...]:
+    """The rows as shown, italic ones marked; tags other than italics are noted once per file."""
+    if not any(w.kind == "formatting tags" for w in warnings):
+        tagged = next((n for n, r in rows if _NOT_ITALIC.search(r)), None)
+        if tagged is not None:
+            warnings.append(ReadWarning(tagged, "formatting tags removed (first here)", "formatting tags"))
+    marks = _italic_rows([_NOT_ITALIC.sub("", r).strip() for _, r in rows])
+    out = []
+    for (line_no, row), italic in zip(rows, marks):
+        shown = strip_tags(row) if has_tags(row) else row
+        if shown:
+            out.append(Row(line_no, shown, "i" if italic else None))
+    return tuple(out)
 
 
 def _italic_rows(rows: Sequence[str]) -> list[bool]:
