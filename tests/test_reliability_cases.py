@@ -78,7 +78,7 @@ def _srt(lines: list, dot: bool = False) -> str:
 def test_3_a_subtitle_file_given_as_the_transcript_gives_its_cues_text_not_its_numbers_and_times(
     tmp_path: Path, name: str, webvtt: bool
 ) -> None:
-    """Issue 18 made subtitle files transcripts (the issue asked them refused until then): by name or content."""
+    """Issue 18 made subtitle files transcripts (refused until then, the issue asked): by name or content."""
     lines = [line for line in read(SAMPLE_TRANSCRIPT) if line.ru and line.en][:20]
     subtitles = tmp_path / name  # sample.txt: an SRT file under a transcript's name
     subtitles.write_text(_srt(lines, dot=webvtt), encoding="utf-8")
