@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -426,14 +427,20 @@ def _batch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)
     ray = None
+    patience: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if args.ray is not None:
         from pipeline.batch.cluster import CPUS_PER_WORKER, RayOptions
+        from pipeline.batch.dispatch import CANCEL_GRACE_S
 
         ray = RayOptions(args.ray, args.ray_cpus or CPUS_PER_WORKER, args.shared_out)
+        # On Ctrl-C the cluster's workers are asked to stop where no file is half written,
+        # then ended, and Ray left: that is waited for, not cut off after a second.
+        patience = interrupts.grace(CANCEL_GRACE_S + _RAY_STOP_S)
     try:
-        summary = batch.run(
-            args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
-        )
+        with patience:
+            summary = batch.run(
+                args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
+            )
     except KeyboardInterrupt:
         # Episode threads may still be running; every file is written atomically and the
         # manifest marks them interrupted, so quit now rather than wait (exit would join them).
@@ -441,6 +448,9 @@ def _batch(args: argparse.Namespace) -> int:
     print(summary.line())
     summary.check()
     return 0
+
+
+_RAY_STOP_S = 10.0  # ending the actors and leaving Ray, beyond the workers' own stop
 
 
 def _ray_usage(args: argparse.Namespace) -> str | None:

@@ -8,7 +8,8 @@ The CLI installs :func:`handling`. A signal then does three things:
   raised inside it (PyAV's resampler loses about half of them) can
   :func:`check` between calls;
 * a watcher thread, woken by the signal through ``signal.set_wakeup_fd``,
-  gives the unwinding ``GRACE`` seconds; a main thread still busy then (inside
+  gives the unwinding ``GRACE`` seconds (or what a block asks for with
+  :func:`grace`); a main thread still busy then (inside
   a long CTranslate2 call, joining worker threads) is not waited for: the
   watcher runs the registered cleanups (:func:`on_abandon`) and ends the
   process itself.
@@ -32,6 +33,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 EXIT_SIGINT = 128 + signal.SIGINT  # 130
@@ -48,6 +50,7 @@ _critical = threading.RLock()
 _claim = threading.Lock()  # whoever takes it reports the interruption and ends the run (one per run)
 _cleanups: dict[int, Callable[[], None]] = {}
 _ids = itertools.count()
+_patience: list[float] = []  # longer graces asked for by the blocks open now (see grace())
 
 
 def received() -> int | None:
@@ -95,6 +98,24 @@ def on_abandon(cleanup: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _cleanups.pop(token, None)
+
+
+@contextlib.contextmanager
+def grace(seconds: float) -> Iterator[None]:
+    """Give the run ``seconds`` after a signal, instead of ``GRACE``, while this block is open.
+
+    For work that must be told to stop rather than dropped: a Ray batch asks
+    the cluster's workers to stop where no file is half written (up to 5 s).
+    """
+    _patience.append(seconds)
+    try:
+        yield
+    finally:
+        _patience.remove(seconds)
+
+
+def _grace() -> float:
+    return max([GRACE, *_patience])
 
 
 def claim() -> bool:
@@ -158,7 +179,11 @@ class _Watcher(threading.Thread):
                 return
             if not woken:  # closed: the run is over
                 return
-        if self.stop.wait(GRACE) or not claim():
+        woken_at = time.monotonic()
+        while time.monotonic() - woken_at < _grace():  # a block may ask for longer meanwhile
+            if self.stop.wait(0.05):
+                return
+        if not claim():
             return
         _abandon(self._message)
 
