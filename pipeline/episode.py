@@ -164,9 +164,12 @@ _CUT_TAIL = 3.0
 def _check_not_cut_short(alignment: Alignment, audio_path: Path) -> None:
     """Raise ``AudioError`` if most of the transcript goes unheard after speech that runs to the audio's end.
 
-    The decoder tells a cut file by its header or by a last page or frame
-    that breaks off; a cut that falls exactly between two frames leaves no
-    trace in the file, only this one in the alignment.
+    Only for a file that states no length of its own (Ogg, MP3 or AAC without
+    a length header): the decoder tells a cut one by a last page or frame that
+    breaks off, but a cut that falls exactly between two frames leaves no
+    trace in the file, only this one in the alignment. A file whose length
+    was checked is whole: a transcript running on past it is a longer
+    recording's, and its lines are reported unspoken.
     """
     russian = [line for line in alignment.lines if line.status != LineStatus.NO_TEXT]
     heard = [k for k, line in enumerate(russian) if line.status == LineStatus.ALIGNED]
@@ -174,7 +177,8 @@ def _check_not_cut_short(alignment: Alignment, audio_path: Path) -> None:
         return  # nothing matches at all: the aligner's own error says so
     after = len(russian) - 1 - heard[-1]
     last_end = russian[heard[-1]].end or 0.0
-    if after * 2 > len(russian) and alignment.duration - last_end < _CUT_TAIL:
+    mid_speech = alignment.duration - last_end < _CUT_TAIL
+    if after * 2 > len(russian) and mid_speech and not audio.states_its_length(audio_path):
         raise AudioError(
             audio_path,
             f"ends at {alignment.duration:.1f} s in mid-speech, and the last {after} of the transcript's "

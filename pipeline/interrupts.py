@@ -44,6 +44,7 @@ EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 GRACE = 0.25
 
 _received: int | None = None  # the first signal of this run
+_active = False  # handling() is on: check() and the handler act only then
 _raised = False  # KeyboardInterrupt raised for it already: a second Ctrl-C must not break the cleanup
 _deferred = 0  # depth of critical() in the main thread
 _critical = threading.RLock()
@@ -65,8 +66,10 @@ def exit_code() -> int:
 
 def check() -> None:
     """Raise ``KeyboardInterrupt`` if a signal came; for loops over a library that may swallow one."""
-    if _received is not None and not _deferred and threading.current_thread() is threading.main_thread():
-        raise KeyboardInterrupt
+    # Raised again even if the handler raised it once: that one may be what was swallowed.
+    main = threading.current_thread() is threading.main_thread()
+    if _active and _received is not None and not _deferred and main:
+        _interrupt()
 
 
 @contextlib.contextmanager
@@ -195,11 +198,11 @@ def handling(message: str) -> Iterator[None]:
     Signal handlers can only be set from the main thread; elsewhere the block
     runs as it is.
     """
-    global _received, _raised, _claim
+    global _received, _raised, _claim, _active
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _received, _raised, _claim = None, False, threading.Lock()
+    _received, _raised, _claim, _active = None, False, threading.Lock(), True
     reader, writer = socket.socketpair()
     writer.setblocking(False)
     watcher = _Watcher(reader, message)
@@ -212,6 +215,7 @@ def handling(message: str) -> Iterator[None]:
         watcher.start()
         yield
     finally:
+        _active = False  # the code the block returns to does not check for this run's signal
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         signal.set_wakeup_fd(old_wakeup)

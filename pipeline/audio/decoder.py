@@ -308,6 +308,22 @@ def _declared_seconds(path: Path, container: Any, stream: Any) -> float | None:
     return None
 
 
+def states_its_length(path: str | Path) -> bool:
+    """Whether ``path``'s header states its exact length, which decoding checked (a WAV, FLAC, MP4, ...).
+
+    Where it does not (Ogg; MP3 and AAC without a length header) a cut that
+    fell between two frames leaves no trace in the file.
+    """
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            return stream is not None and _declared_seconds(Path(path), container, stream) is not None
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
 def _check_end(path: Path, container: Any) -> None:
     """Raise ``AudioError`` for a file that breaks off inside its last page or frame (a cut copy)."""
     broken = broken_end(path, container.format.name)
