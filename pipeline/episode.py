@@ -140,8 +140,8 @@ def _no_speech(audio_path: Path) -> AudioError:
 
 
 # Read along the audio (--no-asr), a transcript's own words must be this many times
-# likelier in their chunks than another part's words are: at least 2.8 for the audio's
-# own transcript, at most 1.18 for another recording's (whisper/belongs.py).
+# likelier in their chunks than another part's words are: at least 3.0 for the audio's
+# own transcript, at most 1.09 for another recording's (whisper/belongs.py).
 BELONGS = 2.0
 
 

@@ -348,7 +348,7 @@ def _music(seconds: float) -> np.ndarray:
 
 @pytest.mark.parametrize("audio", ["another part of the talk", "music"])
 def test_5_no_asr_refuses_a_transcript_the_audio_does_not_speak_with_exit_7(
-    tmp_path: Path, capsys, audio: str
+    tmp_path: Path, capsys, sample_samples, audio: str
 ) -> None:
     from pipeline.transcript import compose
     from pipeline.types import Line
@@ -356,10 +356,11 @@ def test_5_no_asr_refuses_a_transcript_the_audio_does_not_speak_with_exit_7(
     from tests.conftest import SEED
 
     if audio == "music":
-        sound, lines = write_wav(tmp_path / "music.wav", _music(170.0)), read(SAMPLE_TRANSCRIPT)
-    else:  # the sample's audio with 47 lines from much later in the same talk: same voice, same topic
-        later = [line for line in read(SEED) if line.ru][400:447]
-        sound, lines = SAMPLE_AUDIO, [Line(k, line.ru, line.en) for k, line in enumerate(later)]
+        sound, lines = write_wav(tmp_path / "music.wav", _music(80.0)), read(SAMPLE_TRANSCRIPT)[:22]
+    else:  # 80 s of the sample's audio with 22 lines from much later in the same talk: same voice, topic
+        sound = write_wav(tmp_path / "sample80.wav", sample_samples[: 80 * 16000])
+        later = [line for line in read(SEED) if line.ru][400:422]
+        lines = [Line(k, line.ru, line.en) for k, line in enumerate(later)]
     transcript = tmp_path / "other.ru-en.txt"
     transcript.write_text(compose(lines), encoding="utf-8")
 
