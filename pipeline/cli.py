@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import signal
 import sys
 import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
+from pipeline import interrupts
 from pipeline.errors import InputNotFound, SubpipeError, SubtitleError
+from pipeline.whisper.options import COMPUTE_TYPES, LANGUAGES, language_problem
 
 if TYPE_CHECKING:
     from pipeline.cache import StageCache
@@ -26,8 +27,11 @@ EXIT_ERROR = 1  # a problem with no class of its own (out of memory, an I/O erro
 EXIT_USAGE = 2  # argparse: unknown option or missing argument
 EXIT_VIOLATIONS = 10  # subpipe lint: the file was read but breaks the profile
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interrupts.EXIT_SIGINT  # 130: Ctrl-C
 EXIT_BROKEN_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as Unix tools end
+EXIT_TERMINATED = interrupts.EXIT_SIGTERM  # 143: SIGTERM (a scheduler, `kill`)
+INTERRUPTED = "subpipe: interrupted; no partial output was written"
+BATCH_INTERRUPTED = "subpipe: batch interrupted; run it again to resume"
 
 
 def _model_options() -> argparse.ArgumentParser:
@@ -47,17 +51,87 @@ def _model_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--compute-type",
+        choices=COMPUTE_TYPES,
         default=None,
-        help="CTranslate2 compute type (default: int8 on the CPU, float16 on a GPU)",
+        metavar="TYPE",
+        help="CTranslate2 compute type: int8, float16, float32, ... (default: int8 on CPU, float16 on GPU)",
     )
     group.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive,
         default=None,
         help="speech chunks per decoding batch (default: 3 on the CPU, from free memory on a GPU)",
     )
-    group.add_argument("--language", default="ru", help="language of the speech and transcript (default: ru)")
+    group.add_argument(
+        "--language",
+        type=_language,
+        default="ru",
+        help=f"language of the speech and transcript, one written in Cyrillic: {', '.join(LANGUAGES)} "
+        "(default: ru)",
+    )
     return options
+
+
+# Types that check an option's value as it is parsed: argparse turns their
+# errors into its own one-line usage error (exit 2), naming the option.
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):  # NaN fails the comparison
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds, 0 or more")
+    return value
+
+
+def _language(text: str) -> str:
+    problem = language_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _folder(text: str) -> Path:
+    """A folder that exists or can be made: not a file, nor inside one."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is a file" if part == path else f"is inside {part}, which is a file"
+                raise argparse.ArgumentTypeError(f"{text} {where}; give a folder (it is made if missing)")
+            break
+    return path
+
+
+def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """What no one option's type can see: a usage error (exit 2) before any work.
+
+    --device cuda without a GPU, a compute type the device lacks, batch's
+    cluster options without --ray.
+    """
+    if args.command == "batch":
+        problem = _ray_usage(args)
+        if problem:
+            parser.error(problem)
+    if getattr(args, "device", "auto") == "cuda" or getattr(args, "compute_type", None):
+        from pipeline.whisper.options import device_problem
+
+        problem = device_problem(args.device, args.compute_type)
+        if problem:
+            option = "--device" if problem.startswith("no CUDA") else "--compute-type"
+            parser.error(f"argument {option}: {problem}")
 
 
 def _style_options(vtt_layout: bool = True) -> argparse.ArgumentParser:
@@ -96,12 +170,12 @@ def _episode_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help="English subtitles (.srt, .vtt) paired by time with a Russian subtitle TRANSCRIPT",
     )
-    options.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    options.add_argument("--out", type=_folder, default=Path("out"), help="output folder (default: out)")
     options.add_argument(
-        "--cache", type=Path, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
+        "--cache", type=_folder, default=None, help="stage cache folder (default: OUT/.subpipe-cache)"
     )
     options.add_argument("--no-cache", action="store_true", help="recompute every stage")
-    options.add_argument("--wait", type=float, default=5.0, help=_WAIT_HELP)
+    options.add_argument("--wait", type=_seconds, default=5.0, help=_WAIT_HELP)
     options.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return options
 
@@ -144,6 +218,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_lint_parser(commands)
     _add_batch_parser(commands, [model, _style_options()])
     return parser
+
+
+def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -303,13 +383,18 @@ def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argpar
     )
     batch.add_argument("input", type=Path, metavar="IN", help="folder of audio files and transcripts")
     batch.add_argument(
-        "out", type=Path, metavar="OUT", nargs="?", default=Path("out"), help="output folder (default: out)"
+        "out",
+        type=_folder,
+        metavar="OUT",
+        nargs="?",
+        default=Path("out"),
+        help="output folder (default: out)",
     )
     batch.add_argument(
-        "--jobs", "-j", type=int, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
+        "--jobs", "-j", type=_positive, default=None, help="episodes in flight (default: 1 on CPU, 2 on GPU)"
     )
     batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
-    batch.add_argument("--wait", type=float, default=5.0, help="seconds to wait for another batch on OUT")
+    batch.add_argument("--wait", type=_seconds, default=5.0, help="seconds to wait for another batch on OUT")
     batch.add_argument("--no-progress", action="store_true", help="one line per episode instead of bars")
     cluster = batch.add_argument_group("Ray cluster (pip install 'subpipe[ray]')")
     cluster.add_argument(
@@ -321,7 +406,7 @@ def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argpar
     )
     cluster.add_argument(
         "--ray-cpus",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="CPU cores per model worker on CPU nodes (default: 4; a smaller node gets one worker); "
@@ -339,37 +424,39 @@ def _batch(args: argparse.Namespace) -> int:
     from pipeline import batch
     from pipeline.batch.progress import BarsView
 
-    problem = _ray_usage(args)
-    if problem:
-        return _fail(args, problem, EXIT_USAGE)
     settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)
     ray = None
+    patience: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if args.ray is not None:
         from pipeline.batch.cluster import CPUS_PER_WORKER, RayOptions
+        from pipeline.batch.dispatch import CANCEL_GRACE_S
 
         ray = RayOptions(args.ray, args.ray_cpus or CPUS_PER_WORKER, args.shared_out)
+        # On Ctrl-C the cluster's workers are asked to stop where no file is half written,
+        # then ended, and Ray left: that is waited for, not cut off after a second.
+        patience = interrupts.grace(CANCEL_GRACE_S + _RAY_STOP_S)
     try:
-        summary = batch.run(
-            args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
-        )
+        with patience:
+            summary = batch.run(
+                args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
+            )
     except KeyboardInterrupt:
         # Episode threads may still be running; every file is written atomically and the
         # manifest marks them interrupted, so quit now rather than wait (exit would join them).
-        print("subpipe: batch interrupted; run it again to resume", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(EXIT_INTERRUPTED)
+        interrupts.end(BATCH_INTERRUPTED)
     print(summary.line())
     summary.check()
     return 0
+
+
+_RAY_STOP_S = 10.0  # ending the actors and leaving Ray, beyond the workers' own stop
 
 
 def _ray_usage(args: argparse.Namespace) -> str | None:
     """What is wrong with batch's cluster options, if anything (Ray itself is imported only for --ray)."""
     if args.ray is None and (args.shared_out or args.ray_cpus is not None):
         return "--shared-out and --ray-cpus need --ray ADDRESS"
-    if args.ray_cpus is not None and args.ray_cpus < 1:
-        return f"--ray-cpus {args.ray_cpus}: give one core or more"
     return None
 
 
@@ -402,15 +489,22 @@ def _qa(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    _check_values(commands(parser)[args.command], args)
     handlers = {"run": _run, "lint": _lint, "batch": _batch, "qa": _qa}
-    restore = _stop_on_sigterm()
+    with interrupts.handling(BATCH_INTERRUPTED if args.command == "batch" else INTERRUPTED):
+        return _dispatch(handlers[args.command], args)
+
+
+def _dispatch(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
-        return handlers[args.command](args)
+        return handler(args)
     except SubpipeError as exc:
         return _fail(args, exc.message, exc.exit_code)
     except KeyboardInterrupt:
-        print("subpipe: interrupted; no partial output was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        if not interrupts.claim():  # the watcher is ending the process: one line, from it
+            threading.Event().wait()
+        print(INTERRUPTED, file=sys.stderr)
+        return interrupts.exit_code()
     except BrokenPipeError:
         return EXIT_BROKEN_PIPE  # `subpipe lint … | head`: the reader has all it wanted
     except MemoryError:
@@ -422,8 +516,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         problem = f"internal error ({type(exc).__name__}{': ' + first if first else ''}); this is a bug: "
         return _fail(args, problem + "run again with --verbose and report the traceback", EXIT_INTERNAL)
-    finally:
-        restore()
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
@@ -434,26 +526,6 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
-def _stop_on_sigterm() -> Callable[[], None]:
-    """Make SIGTERM (a scheduler, `kill`) stop a run as Ctrl-C does: temp files removed, one line.
-
-    Returns what puts the previous handler back; signals can only be set from the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-
-    def restore() -> None:
-        # None: the handler was not set from Python; the default is what it was.
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-    return restore
-
-
 def console_main() -> None:
     """The ``subpipe`` program: ``main`` with its exit code.
 
@@ -461,9 +533,15 @@ def console_main() -> None:
     ``main`` returns, but threads may still be busy (the model loading in the
     background, model workers finishing a batch). A normal exit would wait for
     them, and a second Ctrl-C meanwhile would end the process by the signal
-    rather than with exit code 130, so the process ends at once.
+    rather than with exit code 130 (143 for SIGTERM), so the process ends at once.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before main set its handlers, or after it put them back
+        if not interrupts.claim():
+            threading.Event().wait()  # the watcher is ending the process, with the line
+        print(INTERRUPTED, file=sys.stderr)
+        code = interrupts.exit_code()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -471,7 +549,7 @@ def console_main() -> None:
     if code == EXIT_BROKEN_PIPE:
         # Python would flush stdout again on the way out and complain; point it at nothing.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    if code == EXIT_INTERRUPTED:
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

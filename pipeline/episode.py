@@ -16,17 +16,18 @@ from pathlib import Path
 
 from pipeline import audio, qa, transcript
 from pipeline.align import Names, Options, Speech, align
-from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
+from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, ReadAlong, read_along
 from pipeline.align.timing import tighten
 from pipeline.audio import chunks, envelope
 from pipeline.cache import StageCache, code_version, file_digest, make_key
-from pipeline.errors import AudioError
+from pipeline.errors import AlignmentError, AudioError
 from pipeline.subtitles import profiles
 from pipeline.subtitles.cues import Violation, build_cues, check_cues
 from pipeline.subtitles.formats import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 from pipeline.types import Alignment, Cue, LineStatus, Word
 from pipeline.whisper import asr
 from pipeline.whisper.attention import Attention
+from pipeline.whisper.belongs import likelihood_ratio
 from pipeline.whisper.encoder import EncodedAudio
 
 Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of audio)
@@ -139,6 +140,68 @@ def _no_speech(audio_path: Path) -> AudioError:
     return AudioError(audio_path, "no speech found in the audio; check that it is the episode's recording")
 
 
+# Read along the audio (--no-asr), a transcript's own words must be this many times
+# likelier in their chunks than another part's words are: at least 3.0 for the audio's
+# own transcript, at most 1.09 for another recording's (whisper/belongs.py).
+BELONGS = 2.0
+
+
+# Read along the audio (--no-asr), a transcript none of whose text finds a place in
+# this share of the speech is not the audio's either: another part of the same talk
+# (same voice, same topic) loses its place in every chunk and is found nowhere.
+# As for the ratio, one chunk is no evidence either way.
+UNREAD = 0.5
+
+
+def _check_belongs(
+    found: ReadAlong, ratio: float | None, transcript_path: Path, audio_path: Path, speech: float
+) -> None:
+    """Raise ``AlignmentError`` (exit 7, as the full pipeline) for a transcript the audio does not speak."""
+    if ratio is not None and ratio < BELONGS:
+        why = f"its words are no likelier where they fall than another part's: {ratio:.1f}x"
+    elif ratio is None and found.lost - found.relocated >= 2 and found.unread >= UNREAD * speech:
+        why = f"no place for its text was found in {found.unread:.0f} of {speech:.0f} s of speech"
+    else:
+        return
+    raise AlignmentError(
+        transcript_path,
+        f"does not match {audio_path.name} (read along it, {why}); "
+        "check that it is this episode's transcript",
+    )
+
+
+# Seconds between the last line heard and the audio's end within which the
+# speech is taken to run on to the end: the cut sample's last line ends 0.02 s
+# before it; an episode that ends properly has its closing words and a pause.
+_CUT_TAIL = 3.0
+
+
+def _check_not_cut_short(alignment: Alignment, audio_path: Path) -> None:
+    """Raise ``AudioError`` if most of the transcript goes unheard after speech that runs to the audio's end.
+
+    Only for a file that states no length of its own (Ogg, MP3 or AAC without
+    a length header): the decoder tells a cut one by a last page or frame that
+    breaks off, but a cut that falls exactly between two frames leaves no
+    trace in the file, only this one in the alignment. A file whose length
+    was checked is whole: a transcript running on past it is a longer
+    recording's, and its lines are reported unspoken.
+    """
+    russian = [line for line in alignment.lines if line.status != LineStatus.NO_TEXT]
+    heard = [k for k, line in enumerate(russian) if line.status == LineStatus.ALIGNED]
+    if not heard:
+        return  # nothing matches at all: the aligner's own error says so
+    after = len(russian) - 1 - heard[-1]
+    last_end = russian[heard[-1]].end or 0.0
+    mid_speech = alignment.duration - last_end < _CUT_TAIL
+    if after * 2 > len(russian) and mid_speech and not audio.states_its_length(audio_path):
+        raise AudioError(
+            audio_path,
+            f"ends at {alignment.duration:.1f} s in mid-speech, and the last {after} of the transcript's "
+            f"{len(russian)} lines are not in it: the audio is cut short, or the transcript is a longer "
+            "recording's; copy or export the audio again, or give its own transcript",
+        )
+
+
 @contextmanager
 def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
@@ -241,6 +304,9 @@ def run(
             elif words is None:
                 with _timed(clock, "read_along"):
                     found = read_along(lines, encoded, attention)
+                    ratio = likelihood_ratio(attention, encoded, found.by_chunk)
+                    heard = sum(chunk.duration for chunk in encoded.chunks)
+                    _check_belongs(found, ratio, transcript_path, audio_path, heard)
                 words, recheck = found.words, found.recheck
                 notes += [found.summary()] if found.lost else []
             if alignment is None:
@@ -255,6 +321,7 @@ def run(
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 
+    _check_not_cut_short(alignment, audio_path)
     with _timed(clock, "write"):
         cues = build_cues(alignment.lines, profile)
         outputs: list[Path] = []

@@ -15,16 +15,15 @@ import errno
 import fcntl
 import os
 import shutil
-import signal
 import stat
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import interrupts
 from pipeline.errors import BatchLocked, InputNotFound, OutputError, SubpipeError
 
 LOCK_NAME = ".subpipe.lock"
@@ -148,7 +147,8 @@ class _Stage:
         self.pending[target] = tmp_name
 
     def discard(self) -> None:
-        for tmp_name in self.pending.values():
+        # Also called from the signal watcher's thread while the run's own goes on: a snapshot.
+        for tmp_name in list(self.pending.values()):
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
         self.pending.clear()
@@ -156,7 +156,8 @@ class _Stage:
     def commit(self) -> None:
         target = self.folder
         try:
-            with _signals_held():
+            # A signal meanwhile is acted on after the last rename, so the set is never half replaced.
+            with interrupts.critical():
                 for target, tmp_name in list(self.pending.items()):
                     os.replace(tmp_name, target)
                     del self.pending[target]
@@ -182,28 +183,14 @@ def staged(folder: Path) -> Iterator[None]:
     stage = _Stage(Path(folder).resolve())
     token = _STAGE.set(stage)
     try:
-        yield
+        with interrupts.on_abandon(stage.discard):
+            yield
     except BaseException:
         stage.discard()
         raise
     finally:
         _STAGE.reset(token)
     stage.commit()
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Defer Ctrl-C and SIGTERM while files are renamed, so the set is never left half replaced."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        # A signal that came meanwhile is delivered now, after the last rename.
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -238,37 +225,51 @@ def output_lock(folder: Path, wait: float = 5.0, holder: str = "run") -> Iterato
     made = not folder.exists()
     lock_path = folder / LOCK_NAME
     deadline = time.monotonic() + max(0.0, wait)
-    while True:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise OutputError(folder, _describe(exc)) from exc
-        try:
-            _flock(fd, folder, deadline, holder)
-            # The run before may have removed the file as it let go: then this
-            # lock is on a file nobody else will open, and counts for nothing.
-            if _same_file(fd, lock_path):
-                break
-        except BaseException:
-            os.close(fd)  # interrupted while waiting: the lock file is the holder's
-            raise
-        os.close(fd)
-    try:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {holder}\n".encode("ascii"), 0)
-        sweep_temp_files([folder])  # the folder is ours: temp files in it are a killed run's
-        _check_writable(folder)
-        yield
-    finally:
-        # Removed while still held, so no other run can lock it in between.
-        with contextlib.suppress(OSError):
-            os.unlink(lock_path)
-        os.close(fd)
+    fd, held = -1, False
+
+    def release() -> None:
+        # Removed while still held, so no other run can lock it in between; a
+        # file not (yet) held may be another run's, which is waiting on it.
+        if held:
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
         if made:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if the run wrote nothing in it
+
+    try:
+        with interrupts.on_abandon(release):  # the process ends holding it: the kernel drops the flock
+            while not held:
+                if fd >= 0:
+                    os.close(fd)
+                    fd = -1
+                # A signal between creating the lock file and holding it would leave the
+                # file behind, and a file not held cannot safely be removed: none breaks in.
+                with interrupts.critical():
+                    try:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                    except OSError as exc:
+                        raise OutputError(folder, _describe(exc)) from exc
+                    locked = _try_flock(fd, folder)
+                    # The run before may have removed the file as it let go: then this
+                    # lock is on a file nobody else will open, and counts for nothing.
+                    held = locked and _same_file(fd, lock_path)
+                if not locked:
+                    if time.monotonic() >= deadline:
+                        owner = os.pread(fd, 64, 0).decode("ascii", "replace").split()
+                        raise _busy(folder, owner, holder)
+                    time.sleep(0.1)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {holder}\n".encode("ascii"), 0)
+            sweep_temp_files([folder])  # the folder is ours: temp files in it are a killed run's
+            _check_writable(folder)
+            yield
+    finally:
+        release()
+        if fd >= 0:
+            os.close(fd)
 
 
 def sweep_temp_files(folders: Iterable[Path]) -> list[Path]:
@@ -286,19 +287,17 @@ def sweep_temp_files(folders: Iterable[Path]) -> list[Path]:
     return removed
 
 
-def _flock(fd: int, folder: Path, deadline: float, holder: str) -> None:
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise _busy(folder, os.pread(fd, 64, 0).decode("ascii", "replace").split(), holder) from None
-            time.sleep(0.1)
-        except OSError as exc:
-            if exc.errno in _NO_FLOCK:
-                return
-            raise OutputError(folder, f"cannot lock the output folder: {exc.strerror or exc}") from exc
+def _try_flock(fd: int, folder: Path) -> bool:
+    """Lock ``fd`` if no one holds it; True where the filesystem cannot lock at all."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in _NO_FLOCK:
+            return True
+        raise OutputError(folder, f"cannot lock the output folder: {exc.strerror or exc}") from exc
+    return True
 
 
 def _busy(folder: Path, owner: list[str], waiting: str) -> OutputError | BatchLocked:

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # Lower layers never import higher ones. A stage is a folder (or one small module).
 LAYERS = [
-    ("pipeline.types", "pipeline.errors"),
+    ("pipeline.types", "pipeline.errors", "pipeline.interrupts"),
     ("pipeline.alphabet", "pipeline.encoding"),
     ("pipeline.normalize", "pipeline.pace"),
     ("pipeline.fileio",),

@@ -284,10 +284,14 @@ def test_workers_are_sized_from_the_nodes() -> None:
 
 
 def test_cluster_options_need_ray_and_an_address(tmp_path: Path, capsys) -> None:
-    assert main(["batch", "in", "out", "--shared-out"]) == 2
-    assert "--shared-out and --ray-cpus need --ray ADDRESS" in capsys.readouterr().err
-    assert main(["batch", "in", "out", "--ray", "auto", "--ray-cpus", "0"]) == 2
-    assert "--ray-cpus 0: give one core or more" in capsys.readouterr().err
+    for argv, line in [
+        (["--shared-out"], "--shared-out and --ray-cpus need --ray ADDRESS"),
+        (["--ray", "auto", "--ray-cpus", "0"], "argument --ray-cpus: 0 is less than 1; give 1 or more"),
+    ]:
+        with pytest.raises(SystemExit) as usage:  # argparse's usage error, as for every option
+            main(["batch", "in", "out", *argv])
+        assert usage.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == f"subpipe batch: error: {line}"
     # Nothing listens there: one line, at once, not Ray's minutes of retries.
     started = time.monotonic()
     assert main(["batch", str(ROOT / "audio_samples"), str(tmp_path / "out"), "--ray", "127.0.0.1:9"]) == 1

@@ -250,7 +250,7 @@ def _when(condition: Callable[[], bool], proc: subprocess.Popen[bytes], limit: f
 def _stopped(proc: subprocess.Popen[bytes], how: signal.Signals) -> str:
     proc.send_signal(how)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + how, err  # 130 for Ctrl-C, 143 for SIGTERM
     return err.decode().strip()
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,6 +65,9 @@ READ_ALONG_SQUEEZE = 1.75
 class ReadAlong:
     words: list[Word]  # reference words placed in the audio, standing in for ASR words
     recheck: frozenset[int]  # lines whose times need a second look
+    # Each chunk's words as read along it, with their probabilities (unspoken lines' too):
+    # the evidence whether the transcript belongs to the audio (whisper/belongs.py).
+    by_chunk: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
     lost: int = 0  # chunks where the read-along had lost its place
     relocated: int = 0  # ... and found it again further on or back
     unread: float = 0.0  # seconds of chunks where no text near its place was found: left to the aligner
@@ -102,7 +105,12 @@ def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attentio
     words_found, doubtful = _judge(reader.placed, reader.letters_per_second)
     # A line split between chunks is longer than a second look's window could hold.
     return ReadAlong(
-        words_found, frozenset(doubtful - reader.split), reader.lost, reader.relocated, reader.unread
+        words_found,
+        frozenset(doubtful - reader.split),
+        reader.by_chunk,
+        reader.lost,
+        reader.relocated,
+        reader.unread,
     )
 
 
@@ -116,6 +124,7 @@ class _Reader:
         speech = sum(c.duration for c in encoded.chunks)
         self.letters_per_second = sum(len(w) for _, w in self.words) / max(1.0, speech)
         self.placed: list[tuple[int, str, Placement]] = []
+        self.by_chunk: dict[int, list[tuple[str, float]]] = {}
         self.split: set[int] = set()
         self.cursor = 0
         self.lost = self.relocated = 0
@@ -140,6 +149,7 @@ class _Reader:
         last_chunk = index + 1 == len(self.encoded.chunks)
         fitted = len(found) if last_chunk else _fitted(offer, found, chunk.end, self.letters_per_second)
         self.placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
+        self.by_chunk[index] = [(text, p.probability) for (_, text), p in zip(offer[:fitted], found[:fitted])]
         self.cursor += fitted
         words, cursor = self.words, self.cursor
         if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:

@@ -5,12 +5,15 @@ PyAV (a faster-whisper dependency) bundles ffmpeg, so no system ffmpeg is needed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline import interrupts
+from pipeline.audio.ends import broken_end
 from pipeline.errors import AudioError
 from pipeline.fileio import check_input
 
@@ -37,6 +40,7 @@ _BLOCK = 1 << 24
 _CANCELLED = 0.01
 # Containers whose header states the exact length (MP3 only with a Xing/Info
 # header, WAV read from its data chunk): a shortfall there means a cut file.
+# Others (Ogg, MP3 and AAC without one) are judged by how they end (audio/ends.py).
 _EXACT_LENGTH = ("flac", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
 
 
@@ -100,40 +104,53 @@ def _decode_file(path: Path, channel: int | None = None) -> _Track:
         declared = _declared_seconds(path, container, stream)
         if declared is not None and declared > MAX_SECONDS:
             raise AudioError(path, _too_long(declared))
-        reader = _Reader(path, channel, float(stream.time_base or 0.0))
+        if declared is None:  # nothing to measure a shortfall against: look at how the file ends
+            _check_end(path, container)
+        reader = _Reader(channel, float(stream.time_base or 0.0))
+        store = _Store(path)
         try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except av.error.InvalidDataError:
-                    reader.damaged_packets += 1
-                    continue
-                for frame in frames:
-                    reader.add(frame)
+            for frame in _frames(container, stream, reader):
+                for piece in reader.samples(frame):
+                    store.add(piece)
         except av.error.InvalidDataError:
             # The container itself breaks off here: keep what came before;
             # finish() compares it with the length the header promised.
             if not reader.frames:
                 raise
-        return reader.finish(declared)
+        for piece in reader.flush():
+            store.add(piece)
+        return reader.finish(path, declared, store.join())
+
+
+def _frames(container: Any, stream: Any, reader: _Reader) -> Iterator[Any]:
+    """The stream's decoded frames in order; a damaged packet is counted in ``reader`` and skipped."""
+    import av
+
+    for packet in container.demux(stream):
+        # PyAV's resampler swallows a KeyboardInterrupt raised inside it (half
+        # of the signals sent while a 45-min MP3 decoded were lost), so the
+        # signal is looked for here, between packets, as well.
+        interrupts.check()
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            reader.damaged_packets += 1
+            continue
+        yield from frames
 
 
 class _Reader:
-    """Decoded frames in, 16 kHz mono samples out, with lost stretches filled by silence.
+    """Decoded frames in, 16 kHz mono float32 pieces out, with lost stretches filled by silence.
 
-    Samples are collected in large blocks and joined block by block at the
-    end, so decoding needs little more memory than its result.
+    It keeps no samples, only what it learns on the way (lost time, channel
+    energies), so its pieces can be stored whole or handed on as they come.
     """
 
-    def __init__(self, path: Path, channel: int | None, time_base: float) -> None:
-        self.path, self.channel = path, channel
+    def __init__(self, channel: int | None, time_base: float) -> None:
+        self.channel = channel
         self._time_base = time_base  # the stream's, which its decoded frames share
         self.frames = 0
         self.damaged_packets = 0
-        self._blocks: list[np.ndarray] = []
-        self._block = np.empty(0, dtype=np.float32)
-        self._used = 0  # samples filled in the current block
-        self._size = 0  # samples in all
         self._first: float | None = None  # input time of the first frame
         self._expected = 0.0  # input time where the next frame should start
         self._filled = 0.0  # seconds of silence put in for lost stretches
@@ -142,7 +159,8 @@ class _Reader:
         self._setup: tuple[str, str, int] | None = None
         self._resampler: Any = None
 
-    def add(self, frame: Any) -> None:
+    def samples(self, frame: Any) -> Iterator[np.ndarray]:
+        """The pieces ``frame`` completes (the resampler holds some back until a whole second is in)."""
         import av
 
         if not frame.samples:
@@ -156,14 +174,14 @@ class _Reader:
             # demuxer to find its feet again): keep what follows in its place.
             gap = start - self._expected
             self._filled += gap
-            self._flush()  # what the resampler holds comes before the gap
-            self._store(np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32))
+            yield from self.flush()  # what the resampler holds comes before the gap
+            yield np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32)
             self._expected = start
         self._expected += frame.samples / frame.sample_rate
         setup = (frame.format.name, frame.layout.name, frame.sample_rate)
         if setup != self._setup or self._resampler is None:
             # A resampler takes one input format; some files change it midway.
-            self._flush()
+            yield from self.flush()
             self._setup = setup
             self._stereo = frame.layout.nb_channels == 2
             layout = "stereo" if self._stereo else "mono"
@@ -173,15 +191,16 @@ class _Reader:
                 format="s16", layout=layout, rate=SAMPLE_RATE, frame_size=SAMPLE_RATE
             )
         for piece in self._resampler.resample(frame):
-            self._append(piece)
+            yield self._mono(piece)
 
-    def _flush(self) -> None:
+    def flush(self) -> Iterator[np.ndarray]:
+        """What the resampler still holds."""
         if self._resampler is not None:
             for piece in self._resampler.resample(None):
-                self._append(piece)
+                yield self._mono(piece)
             self._resampler = None
 
-    def _append(self, piece: Any) -> None:
+    def _mono(self, piece: Any) -> np.ndarray:
         data = piece.to_ndarray().reshape(-1)
         if self._stereo:
             # The mix is the average of the channels, as ffmpeg's own downmix;
@@ -194,9 +213,53 @@ class _Reader:
                 float(np.dot(mono, mono)),
             ]
             data = mono
-        self._store(data, 1 / 32768)
+        return np.multiply(data, np.float32(1 / 32768), dtype=np.float32)
 
-    def _store(self, samples: np.ndarray, scale: float = 1.0) -> None:
+    def finish(self, path: Path, declared: float | None, samples: np.ndarray) -> _Track:
+        """The decoded ``samples`` as a track, or the ``AudioError`` that what was read calls for."""
+        if not self.frames:
+            if self.damaged_packets:
+                problem = "cannot decode audio: every packet is damaged; export or copy it again"
+                raise AudioError(path, problem)
+            problem = "cannot decode audio: no sound can be read from it; export it again as MP3, WAV or FLAC"
+            raise AudioError(path, problem)
+        length = self._expected - (self._first or 0.0)
+        # Damage an MP3 demuxer skips over leaves no trace in the timestamps,
+        # only a shortfall: beyond a quarter second the timings would drift.
+        if declared is not None and length < declared - 0.25 - 0.001 * declared:
+            raise AudioError(
+                path,
+                f"is cut short or damaged: its header says it lasts {declared:.1f} s, but only "
+                f"{length:.1f} s of audio can be decoded; copy or export the file again",
+            )
+        if self._filled > MAX_DAMAGED_SHARE * length:
+            raise AudioError(
+                path,
+                f"is badly damaged: {self._filled:.1f} s of its {length:.1f} s cannot be decoded; "
+                "export or copy the file again",
+            )
+        left, right, mix = self._power
+        loud = max(left, right)
+        return _Track(
+            samples=samples,
+            peak=max(float(samples.max()), -float(samples.min())) if samples.size else 0.0,
+            cancelled=self.channel is None and loud > 0 and mix < _CANCELLED * loud,
+            loudest=0 if left >= right else 1,
+        )
+
+
+class _Store:
+    """Samples collected in large blocks and joined block by block at the end,
+    so decoding needs little more memory than its result."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._blocks: list[np.ndarray] = []
+        self._block = np.empty(0, dtype=np.float32)
+        self._used = 0  # samples filled in the current block
+        self._size = 0  # samples in all
+
+    def add(self, samples: np.ndarray) -> None:
         if self._size + samples.size > MAX_SECONDS * SAMPLE_RATE:
             raise AudioError(self.path, _too_long(None))
         at = 0
@@ -207,46 +270,12 @@ class _Reader:
                 self._block = np.empty(_BLOCK, dtype=np.float32)
                 self._used = 0
             count = min(samples.size - at, self._block.size - self._used)
-            target = self._block[self._used : self._used + count]
-            np.multiply(samples[at : at + count], np.float32(scale), out=target, dtype=np.float32)
+            self._block[self._used : self._used + count] = samples[at : at + count]
             self._used += count
             at += count
         self._size += samples.size
 
-    def finish(self, declared: float | None) -> _Track:
-        self._flush()
-        if not self.frames:
-            if self.damaged_packets:
-                problem = "cannot decode audio: every packet is damaged; export or copy it again"
-                raise AudioError(self.path, problem)
-            problem = "cannot decode audio: no sound can be read from it; export it again as MP3, WAV or FLAC"
-            raise AudioError(self.path, problem)
-        length = self._expected - (self._first or 0.0)
-        # Damage an MP3 demuxer skips over leaves no trace in the timestamps,
-        # only a shortfall: beyond a quarter second the timings would drift.
-        if declared is not None and length < declared - 0.25 - 0.001 * declared:
-            raise AudioError(
-                self.path,
-                f"is cut short or damaged: its header says it lasts {declared:.1f} s, but only "
-                f"{length:.1f} s of audio can be decoded; copy or export the file again",
-            )
-        if self._filled > MAX_DAMAGED_SHARE * length:
-            raise AudioError(
-                self.path,
-                f"is badly damaged: {self._filled:.1f} s of its {length:.1f} s cannot be decoded; "
-                "export or copy the file again",
-            )
-        left, right, mix = self._power
-        loud = max(left, right)
-        samples = self._join()
-        return _Track(
-            samples=samples,
-            peak=max(float(samples.max()), -float(samples.min())) if samples.size else 0.0,
-            cancelled=self.channel is None and loud > 0 and mix < _CANCELLED * loud,
-            loudest=0 if left >= right else 1,
-        )
-
-    def _join(self) -> np.ndarray:
+    def join(self) -> np.ndarray:
         blocks = [*self._blocks, self._block[: self._used]]
         self._blocks, self._block = [], np.empty(0, dtype=np.float32)
         samples = np.empty(self._size, dtype=np.float32)
@@ -277,6 +306,37 @@ def _declared_seconds(path: Path, container: Any, stream: Any) -> float | None:
     if container.duration is not None:
         return container.duration / 1_000_000  # AV_TIME_BASE
     return None
+
+
+def states_its_length(path: str | Path) -> bool:
+    """Whether ``path``'s header states its exact length, which decoding checked (a WAV, FLAC, MP4, ...).
+
+    Where it does not (Ogg; MP3 and AAC without a length header) a cut that
+    fell between two frames leaves no trace in the file.
+    """
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            return stream is not None and _declared_seconds(Path(path), container, stream) is not None
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
+def _check_end(path: Path, container: Any) -> None:
+    """Raise ``AudioError`` for a file that breaks off inside its last page or frame (a cut copy)."""
+    broken = broken_end(path, container.format.name)
+    if broken is None:
+        return
+    # ffmpeg guesses an ADTS file's length from its bit rate (74 s for a 60 s file): no figure there.
+    known = container.duration and container.format.name != "aac"
+    present = f" after {container.duration / 1_000_000:.1f} s" if known else ""
+    raise AudioError(
+        path,
+        f"is cut short: it breaks off in the middle of {broken}{present} (an interrupted copy "
+        "or download?); copy or export the file again",
+    )
 
 
 def _wav_seconds(path: Path) -> float | None:

@@ -68,6 +68,8 @@ def run(
     file is written atomically and the manifest is current, so the caller
     should exit without waiting for them, as the CLI does.
     """
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, got {jobs}")
     started = time.monotonic()
     settings = settings or episode.Settings()
     view = view or QuietView()

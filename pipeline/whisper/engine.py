@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pipeline.errors import ModelError
 from pipeline.whisper import model as model_files
 from pipeline.whisper.features import LogMel
+from pipeline.whisper.options import device_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,6 +156,11 @@ def load(
     """
     from faster_whisper import WhisperModel
 
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
+    problem = device_problem(device, compute_type)  # before the model, whose errors do not say this
+    if problem:
+        raise ModelError(None, problem)
     resolved = model_files.resolve(name_or_path)
     english_only = model_files.english_only(resolved)
     if english_only and language != "en":
@@ -172,8 +178,10 @@ def load(
             num_workers=workers,
         )
     except Exception as exc:  # CTranslate2 and huggingface_hub raise many kinds
+        if name_or_path is not None and not os.path.isdir(resolved):  # a name, to be downloaded
+            raise ModelError(None, _download_problem(name_or_path, exc)) from exc
         hint = model_files.REBUILD_HINT if name_or_path is None else "check --model"
-        raise ModelError(resolved, f"cannot load the Whisper model ({str(exc)[:120]}); {hint}") from exc
+        raise ModelError(resolved, f"cannot load the Whisper model ({_gist(exc)}); {hint}") from exc
     batch = batch_size or (_gpu_batch() if chosen == "cuda" else CPU_BATCH)
     return Engine(
         whisper,
@@ -188,3 +196,27 @@ def load(
         # Not CTranslate2's is_multilingual: 4.8.5 reports a 51,864-token .en vocabulary as multilingual.
         multilingual=not english_only,
     )
+
+
+def _download_problem(name: str, exc: Exception) -> str:
+    """What went wrong fetching the model ``name`` from the Hugging Face Hub, in one line."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if kinds & {"LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectError", "ConnectionError"}:
+        return (
+            f"model '{name}' is not on this machine and there is no network; "
+            "give a local folder or run `make model`"
+        )
+    if isinstance(exc, ValueError) and "model size" in str(exc):
+        return (
+            f"model '{name}' is neither a folder nor a model faster-whisper knows; "
+            "give a local CTranslate2 folder, or a name such as base, small or large-v3"
+        )
+    return f"cannot load the Whisper model '{name}' ({_gist(exc)}); check --model"
+
+
+def _gist(exc: Exception, limit: int = 120) -> str:
+    """The first line of ``exc``'s message, cut at a word (huggingface_hub's run over several lines)."""
+    text = " ".join(str(exc).split("\n", 1)[0].split()) or type(exc).__name__
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "..."
