@@ -341,3 +341,14 @@ def test_batch_lists_likely_transcript_errors_first(tmp_path: Path) -> None:
     assert index.index("edited") < index.index("noisy") < index.index(">clean<")
     assert csv_rows[0].startswith("stem,status,wer,cer,likely,possible") and csv_rows[1].startswith("edited,")
     assert "QA: 3 likely transcript errors in 1 episode (edited)" in summary.line()
+
+
+def test_a_line_whose_audio_holds_neither_text_is_not_judged() -> None:
+    lines = [timed(0, "мы поехали в Москву вчера", 0.0)]
+    words = heard("мы поехали в Казань вчера", 0.0)
+    audio = Audio("совсем другие слова здесь звучат")  # the aligner put the line on other speech
+
+    (found,) = errors(report_of(lines, words, audio))[0]
+
+    assert found.verdict.verdict == POSSIBLE and "holds neither" in found.verdict.reason
+    assert found.verdict.margin is not None  # it was scored: the figures stay in the evidence

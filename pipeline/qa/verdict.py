@@ -59,6 +59,11 @@ UNHEARD_STRETCH = 3
 # A line's first or last words not heard may lie just outside its span, where the aligner,
 # placing the line by the words heard, could not see them: their audio is looked for this far out.
 EDGE_REACH = 1.5
+# The better of the two texts must fit the audio at least this well (mean log-probability per
+# token): below, the stretch does not hold the line (the aligner put it elsewhere), and a margin
+# between two texts that both fail says nothing. Where the line is right, the heard text fit at
+# -0.5 to -4.6 on the real-speech episodes; a line misplaced on a repeat, at -6.6.
+FIT = -5.0
 PACE_LIMIT = 2.0  # times the episode's pace: beyond, a line's span cannot hold its words
 
 _PUNCT = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
@@ -193,7 +198,11 @@ def judge(proposals: Sequence[Proposal], scorer: Scorer | None) -> list[Verdict]
         written, heard = best[(judged[id(p)], 0)], best[(judged[id(p)], 1)]
         margin = heard.logprob - written.logprob
         tokens = (written.tokens, heard.tokens)
-        if margin >= needed(p):
+        fit = max(written.logprob / max(1, written.tokens), heard.logprob / max(1, heard.tokens))
+        if fit < FIT:
+            reason = "the line's audio holds neither text (its timing is doubtful)"
+            out.append(Verdict(POSSIBLE, reason, p.similarity, (), written.logprob, heard.logprob, tokens))
+        elif margin >= needed(p):
             reason = f"the audio fits the heard words far better ({margin:.1f} nats)"
             out.append(Verdict(LIKELY, reason, p.similarity, p.edits, written.logprob, heard.logprob, tokens))
         else:
