@@ -6,7 +6,7 @@ MODEL  := models/whisper-base
 SAMPLE := audio_samples/sample
 OUT    ?= out
 
-.PHONY: setup model demo batch test lint bench-align bench-qa bench festival browser aeneas sample clean
+.PHONY: setup model ray demo batch test lint bench-align bench-qa bench festival browser aeneas sample clean
 
 setup: $(VENV)/.installed $(MODEL)/.verified
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: pyproject.toml
 
 model: $(MODEL)/.verified
 
+# Ray, for `subpipe batch --ray` (the `ray` extra, ~240 MB); the tests and the bench use it.
+ray: $(VENV)/.ray
+
+$(VENV)/.ray: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,model,ray]'
+	touch $@
+
 $(MODEL)/.verified: $(VENV)/.installed
 	$(PY) -m pipeline.whisper.model build $(MODEL)
 
@@ -28,18 +35,19 @@ demo: setup
 # One process loads the model once and runs JOBS episodes at a time; per-episode
 # make targets would load it once per episode. So `make -j N batch` hands N on as
 # --jobs (episodes in flight) instead; JOBS=N does the same. BATCH_ARGS adds options.
+# RAY=auto|local|HOST:PORT runs the episodes on a Ray cluster's model workers (Ray installed first).
 MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
 JOBS ?= $(MAKE_JOBS)
 ifneq ($(filter batch,$(MAKECMDGOALS)),)
 ifeq ($(IN),)
-$(error usage: make batch IN=episodes/ [OUT=out/] [JOBS=N] [BATCH_ARGS="--device cuda ..."])
+$(error usage: make batch IN=episodes/ [OUT=out/] [JOBS=N] [RAY=auto|local|HOST:PORT] [BATCH_ARGS="--device cuda ..."])
 endif
 endif
 
-batch: setup
-	$(VENV)/bin/subpipe batch "$(IN)" "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(BATCH_ARGS)
+batch: setup $(if $(RAY),ray)
+	$(VENV)/bin/subpipe batch "$(IN)" "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(if $(RAY),--ray $(RAY)) $(BATCH_ARGS)
 
-test: setup browser festival
+test: setup ray browser festival
 	$(PY) -m pytest -q
 
 lint: setup
@@ -81,9 +89,11 @@ sample: setup festival
 bench-align: setup festival aeneas
 	$(PY) -m bench.align --no-asr $(EPISODES)
 
-# Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr.
-bench: setup festival
+# Throughput: faster-whisper alone (sequential, batched) against subpipe run and run --no-asr;
+# then scaling: a season through the local batch and through Ray with 1 and 2 workers.
+bench: setup ray festival
 	$(PY) -m bench.throughput $(BENCH_ARGS)
+	$(PY) -m bench.scaling
 
 # QA findings against the known edits of the synthetic mismatched episode and of the
 # real-speech episodes (built if missing); EPISODES picks some, as for bench-align.

@@ -311,16 +311,48 @@ def _add_batch_parser(commands: argparse._SubParsersAction, parents: list[argpar
     batch.add_argument("--force", action="store_true", help="redo up-to-date episodes (stage cache kept)")
     batch.add_argument("--wait", type=float, default=5.0, help="seconds to wait for another batch on OUT")
     batch.add_argument("--no-progress", action="store_true", help="one line per episode instead of bars")
+    cluster = batch.add_argument_group("Ray cluster (pip install 'subpipe[ray]')")
+    cluster.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run the episodes on a Ray cluster: auto (the running one), local (start Ray here) or "
+        "HOST:PORT; this machine keeps the manifest and OUT; --jobs counts episodes per worker",
+    )
+    cluster.add_argument(
+        "--ray-cpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU cores per model worker on CPU nodes (default: 4; a smaller node gets one worker); "
+        "on GPU nodes there is one worker per GPU",
+    )
+    cluster.add_argument(
+        "--shared-out",
+        action="store_true",
+        help="OUT is at the same path on every node (a shared filesystem): workers write there "
+        "directly instead of sending their files back",
+    )
 
 
 def _batch(args: argparse.Namespace) -> int:
     from pipeline import batch
     from pipeline.batch.progress import BarsView
 
+    problem = _ray_usage(args)
+    if problem:
+        return _fail(args, problem, EXIT_USAGE)
     settings = _settings(args)
     view = BarsView(bars=not args.no_progress, verbose=args.verbose)
+    ray = None
+    if args.ray is not None:
+        from pipeline.batch.cluster import CPUS_PER_WORKER, RayOptions
+
+        ray = RayOptions(args.ray, args.ray_cpus or CPUS_PER_WORKER, args.shared_out)
     try:
-        summary = batch.run(args.input, args.out, settings, args.jobs, args.force, args.wait, view=view)
+        summary = batch.run(
+            args.input, args.out, settings, args.jobs, args.force, args.wait, view=view, ray=ray
+        )
     except KeyboardInterrupt:
         # Episode threads may still be running; every file is written atomically and the
         # manifest marks them interrupted, so quit now rather than wait (exit would join them).
@@ -330,6 +362,15 @@ def _batch(args: argparse.Namespace) -> int:
     print(summary.line())
     summary.check()
     return 0
+
+
+def _ray_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with batch's cluster options, if anything (Ray itself is imported only for --ray)."""
+    if args.ray is None and (args.shared_out or args.ray_cpus is not None):
+        return "--shared-out and --ray-cpus need --ray ADDRESS"
+    if args.ray_cpus is not None and args.ray_cpus < 1:
+        return f"--ray-cpus {args.ray_cpus}: give one core or more"
+    return None
 
 
 def _qa(args: argparse.Namespace) -> int:

@@ -158,6 +158,19 @@ def _kept(stack: ExitStack, encoded: EncodedAudio) -> AbstractContextManager[Enc
     return nullcontext(stack.enter_context(encoded))
 
 
+def cache_keys(audio_path: Path, transcript_path: Path, settings: Settings) -> dict[str, str]:
+    """The stage cache's key for each cached stage of an episode (``asr``, ``align``, ``verdict``).
+
+    A batch on a cluster reads them to send a worker the entries its episode can reuse.
+    """
+    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION)
+    texts = [transcript_path, *([Path(settings.english)] if settings.english else [])]
+    align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION)
+    if not settings.asr:
+        align_key = make_key(align_key, "read-along")
+    return {"asr": audio_key, "align": align_key, "verdict": make_key(audio_key, VERDICT_VERSION)}
+
+
 def run(
     audio_path: str | Path,
     transcript_path: str | Path,
@@ -220,11 +233,8 @@ def _run(
         lines = list(source.lines)
     audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
-    audio_key = make_key(file_digest(audio_path), *settings.asr_identity(), ASR_VERSION) if cache.root else ""
-    texts = [transcript_path, *([Path(settings.english)] if settings.english else [])]
-    align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION) if cache.root else ""
-    if not settings.asr:
-        align_key = make_key(align_key, "read-along") if cache.root else ""
+    keys = cache_keys(audio_path, transcript_path, settings) if cache.root else {}
+    audio_key, align_key = keys.get("asr", ""), keys.get("align", "")
     words = cache.get("asr", audio_key, _words_from_json) if settings.asr else None
     alignment = cache.get("align", align_key, alignment_from_dict)
     if (words is None and settings.asr) or alignment is None:
@@ -289,7 +299,7 @@ def _run(
         result.engine = lazy.loaded.describe()
     if settings.asr:  # the report sets the ASR against the transcript: nothing to set without one
         with _timed(clock, "qa"):
-            verdict_key = make_key(audio_key, VERDICT_VERSION) if cache.root else ""
+            verdict_key = keys.get("verdict", "")
             scorer = forced.Remembered(
                 lambda: forced.ForcedScorer(lazy.engine, samples, encoded),
                 cache.get("verdict", verdict_key, dict),

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -59,6 +60,29 @@ def check_input(
             f"({max_bytes // 1024 // 1024} MB limit); check that this is the right file",
         )
     return info
+
+
+def scratch_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder named ``<prefix><pid>-…``, after removing those of dead processes.
+
+    A process killed with SIGKILL (a lost Ray worker, the OOM killer) never
+    runs its cleanup; its pid in the name tells its folders from a live one's.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        owner = folder.name[len(prefix) :].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

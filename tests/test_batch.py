@@ -287,17 +287,20 @@ def test_make_batch_hands_make_jobs_to_one_process() -> None:
         pytest.skip("make is not installed")
 
     # The Makefile's variables can come from the environment (OUT ?= out): start clean.
-    env = {k: v for k, v in os.environ.items() if k not in {"IN", "OUT", "JOBS", "BATCH_ARGS", "MAKEFLAGS"}}
+    ours = {"IN", "OUT", "JOBS", "RAY", "BATCH_ARGS", "MAKEFLAGS"}
+    env = {k: v for k, v in os.environ.items() if k not in ours}
 
     def dry_run(*args: str) -> str:
         done = subprocess.run(
             ["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True, env=env
         )
-        return next(line.rstrip() for line in done.stdout.splitlines() if "subpipe batch" in line)
+        return next(" ".join(line.split()) for line in done.stdout.splitlines() if "subpipe batch" in line)
 
     assert dry_run("batch", "IN=eps", "OUT=res").endswith('subpipe batch "eps" "res"')
     assert dry_run("-j3", "batch", "IN=eps", "OUT=res").endswith('subpipe batch "eps" "res" --jobs 3')
     assert dry_run("batch", "IN=eps", "JOBS=2").endswith('subpipe batch "eps" "out" --jobs 2')
+    on_cluster = dry_run("batch", "IN=eps", "RAY=10.0.0.5:6379")
+    assert on_cluster.endswith('subpipe batch "eps" "out" --ray 10.0.0.5:6379')
     usage = subprocess.run(["make", "batch"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert usage.returncode == 2 and "usage: make batch IN=" in usage.stderr
 

@@ -102,6 +102,8 @@ class EpisodeRecord:
     cache_hits: list[str] = field(default_factory=list)
     run: str | None = None  # id of the batch run that set this status
     finished: str | None = None  # ISO time
+    node: str | None = None  # the Ray node that ran it (a batch with --ray)
+    attempts: int = 0  # workers that began it in this run (a batch with --ray; 2 after a lost worker)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

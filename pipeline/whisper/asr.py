@@ -95,12 +95,7 @@ def _heard(
 
 
 def make_tokenizer(engine: Engine) -> object:
-    from faster_whisper.tokenizer import Tokenizer
-
-    whisper = engine.whisper
-    return Tokenizer(
-        whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
-    )
+    return engine.tokenizer()
 
 
 def _decode(

@@ -46,14 +46,9 @@ class Attention:
     """Aligns word sequences to audio windows with a loaded :class:`Engine`."""
 
     def __init__(self, engine: Engine, encoded: EncodedAudio | None = None) -> None:
-        from faster_whisper.tokenizer import Tokenizer
-
         self.engine, self.encoded = engine, encoded
         self.squeeze = 1.0 if encoded is None else encoded.squeeze
-        whisper = engine.whisper
-        self.tokenizer = Tokenizer(
-            whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=engine.language
-        )
+        self.tokenizer = engine.tokenizer()
 
     def word_tokens(self, word: str) -> list[int]:
         return self.tokenizer.encode(" " + word)

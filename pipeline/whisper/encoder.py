@@ -7,9 +7,6 @@ memory, so an episode of any length runs in bounded memory.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,29 +14,12 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.chunks import Chunk
+from pipeline.fileio import scratch_folder
 from pipeline.whisper.engine import Engine
 
 HOP = 160
 FRAMES = 3000  # mel frames in Whisper's 30 s input
-_PREFIX = "subpipe-enc-"  # + the owner's pid, so a killed run's folder can be told from a live one's
-
-
-def _sweep_orphans() -> None:
-    """Remove the encoding folders of runs that were killed (SIGKILL skips their cleanup)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
-        owner = folder.name[len(_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
+_PREFIX = "subpipe-enc-"
 
 
 class EncodedAudio:
@@ -53,8 +33,7 @@ class EncodedAudio:
     ) -> None:
         self.engine, self.samples, self.chunks, self.pad = engine, samples, list(chunks), pad
         self.squeeze = squeeze
-        _sweep_orphans()
-        self._folder = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-")
+        self._folder = scratch_folder(_PREFIX)
         self._stored: set[int] = set()
 
     def close(self) -> None:
@@ -120,7 +99,7 @@ def encode_audio(
 
     whisper = engine.whisper
     features = []
-    mels = [squeeze_time(whisper.feature_extractor(piece)[:, :FRAMES], squeeze) for piece in pieces]
+    mels = [squeeze_time(engine.features(piece)[:, :FRAMES], squeeze) for piece in pieces]
     width = FRAMES if pad else max(m.shape[1] for m in mels) + max(m.shape[1] for m in mels) % 2
     for mel in mels:
         features.append(np.pad(mel, ((0, 0), (0, width - mel.shape[1]))).astype(np.float32))

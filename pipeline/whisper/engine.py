@@ -9,10 +9,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.errors import ModelError
 from pipeline.whisper import model as model_files
+from pipeline.whisper.features import LogMel
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,10 +41,25 @@ class Engine:
     batch_size: int
     language: str
     workers: int = 1  # batches the model runs at once, each on its own threads
+    mel: LogMel | None = None  # the model's feature extractor (its own mel count)
+    multilingual: bool = True  # False for an English-only (.en) model
 
     def describe(self) -> str:
         streams = f", {self.workers} workers" if self.workers > 1 else ""
         return f"{self.name} on {self.device}, {self.compute_type}, batch {self.batch_size}{streams}"
+
+    def features(self, samples: np.ndarray) -> np.ndarray:
+        """Log-mel features of ``samples`` with as many mel bins as the model takes."""
+        if self.mel is None:
+            raise ValueError("this engine has no model loaded")
+        return self.mel(samples)
+
+    def tokenizer(self) -> Any:
+        """faster-whisper's tokenizer for this model: transcribing ``language``, special tokens by name."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        hf_tokenizer = self.whisper.hf_tokenizer
+        return Tokenizer(hf_tokenizer, self.multilingual, task="transcribe", language=self.language)
 
     def groups(self, count: int) -> list[list[int]]:
         """``range(count)`` cut into batches of at most ``batch_size``, as even as the workers need.
@@ -112,14 +131,22 @@ def load(
     compute_type: str | None = None,
     batch_size: int | None = None,
     language: str = "ru",
+    cores: int | None = None,
 ) -> Engine:
-    """Load the model: int8 on CPU (workers sharing the cores), float16 on GPU."""
+    """Load the model: int8 on CPU (workers sharing the cores), float16 on GPU.
+
+    ``cores``: the CPU cores this model may use (default: all of the machine's);
+    a Ray worker gets its share of a node.
+    """
     from faster_whisper import WhisperModel
 
     resolved = model_files.resolve(name_or_path)
+    english_only = model_files.english_only(resolved)
+    if english_only and language != "en":
+        raise ModelError(resolved, model_files.english_only_problem(language))
     chosen = pick_device(device)
     compute = compute_type or ("float16" if chosen == "cuda" else "int8")
-    cores = os.cpu_count() or 1
+    cores = max(1, cores or os.cpu_count() or 1)
     workers = min(CPU_WORKERS, cores) if chosen == "cpu" else 1
     try:
         whisper = WhisperModel(
@@ -141,4 +168,8 @@ def load(
         batch_size=batch,
         language=language,
         workers=workers,
+        # The model's own mel count, whatever preprocessor_config.json says (or lacks).
+        mel=LogMel(whisper.model.n_mels),
+        # Not CTranslate2's is_multilingual: 4.8.5 reports a 51,864-token .en vocabulary as multilingual.
+        multilingual=not english_only,
     )

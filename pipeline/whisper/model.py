@@ -96,8 +96,75 @@ def resolve(name_or_path: str | None) -> str:
         problem = _cut_short(path / "model.bin")
         if problem:
             raise ModelError(path, f"{problem}; copy the model folder again, or {BUNDLED_HINT}")
+        problem = _config_problem(path)
+        if problem:
+            raise ModelError(path, f"{problem}; or {BUNDLED_HINT}")
         return str(path)
     return name_or_path
+
+
+# A multilingual Whisper vocabulary has 51,865 tokens (51,866 from large-v3 on, which adds
+# Cantonese); an English-only one 51,864, one byte-pair token fewer. CTranslate2 tells them
+# apart by this count too, but its Python property reports 51,864 as multilingual (4.8.5).
+_MULTILINGUAL_VOCABULARY = 51865
+_LANGUAGE_NAMES = {"ru": "Russian", "uk": "Ukrainian", "be": "Belarusian", "kk": "Kazakh"}
+
+
+def english_only(resolved: str) -> bool:
+    """Whether the model (a name or a resolved folder) transcribes English only: a ``.en`` model.
+
+    A name is judged by its ``.en`` suffix (tiny.en ... distil-medium.en) before anything is
+    downloaded; a folder by its vocabulary's size, whatever the folder is called.
+    """
+    path = Path(resolved)
+    if not path.is_dir():
+        return resolved.lower().endswith(".en")
+    size = _vocabulary_size(path)
+    return size is not None and size < _MULTILINGUAL_VOCABULARY
+
+
+def english_only_problem(language: str) -> str:
+    name = _LANGUAGE_NAMES.get(language, f"language {language!r}")
+    return (
+        f"is an English-only Whisper model (.en), which cannot transcribe {name}; "
+        f"use a multilingual model (e.g. --model large-v3), or {BUNDLED_HINT}"
+    )
+
+
+def _vocabulary_size(folder: Path) -> int | None:
+    """Tokens in a CTranslate2 model's vocabulary (vocabulary.json or .txt), None if it has neither."""
+    import json
+
+    try:
+        if (folder / "vocabulary.json").is_file():
+            return len(json.loads((folder / "vocabulary.json").read_text(encoding="utf-8")))
+        if (folder / "vocabulary.txt").is_file():
+            return len((folder / "vocabulary.txt").read_text(encoding="utf-8").rstrip("\n").split("\n"))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _config_problem(folder: Path) -> str | None:
+    """What in config.json would stop subpipe mid-episode: no alignment heads to time words with.
+
+    Word times come from the cross-attention of the heads the conversion names
+    (distilled models name their own); CTranslate2 refuses to align without them.
+    """
+    import json
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "model folder lacks config.json; convert the model again with ct2-transformers-converter"
+    except (OSError, ValueError) as exc:
+        return f"config.json cannot be read ({exc}); copy the model folder again"
+    if not config.get("alignment_heads"):
+        return (
+            "config.json names no alignment_heads, which word timing needs; "
+            "convert the model again with a recent ct2-transformers-converter"
+        )
+    return None
 
 
 class _Short(Exception):
