@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import audio, qa, transcript
-from pipeline.align import align
+from pipeline.align import Names, Options, Speech, align
 from pipeline.align.readalong import READ_ALONG_SQUEEZE, UNLIKELY, read_along
 from pipeline.align.timing import tighten
 from pipeline.audio import chunks, envelope
@@ -76,6 +76,7 @@ class Result:
     violations: list[Violation] = field(default_factory=list)  # what the timing fixes could not mend
     qa_report: qa.QAOutput | None = None  # the QA report built from this run
     engine: str = "not loaded (every stage cached)"  # model, device, compute type, batch size
+    notes: list[str] = field(default_factory=list)  # what a stage says of itself (read-along losses)
 
     def summary(self) -> str:
         counts = {status: 0 for status in LineStatus}
@@ -88,7 +89,7 @@ class Result:
             f"{counts[LineStatus.UNSPOKEN]} unspoken, {counts[LineStatus.NO_TEXT]} without Russian; "
             f"{len(self.alignment.unscripted)} unscripted stretches; {len(self.cues)} cues; "
             f"{self.alignment.duration:.0f} s of audio in {wall:.1f} s ({speed:.1f}x real time)"
-            f"{self._violations_summary()}{self._qa_summary()}"
+            f"{''.join('; ' + note for note in self.notes)}{self._violations_summary()}{self._qa_summary()}"
         )
 
     def _qa_summary(self) -> str:
@@ -241,6 +242,7 @@ def _run(
         lazy.prefetch()
     with _timed(clock, "decode"):
         samples = audio.decode(audio_path)
+    notes: list[str] = []  # what the stages run here say of themselves, for the summary line
     if words is not None and not words and settings.asr:
         raise _no_speech(audio_path)
     encoded: EncodedAudio | None = None
@@ -270,21 +272,16 @@ def _run(
                 with _timed(clock, "read_along"):
                     found = read_along(lines, encoded, attention)
                 words, recheck = found.words, found.recheck
+                notes += [found.summary()] if found.lost else []
             if alignment is None:
                 with _timed(clock, "align"):
                     alignment = align(
                         lines,
-                        samples,
+                        Speech(samples, env, tuple(speech)),
                         words,
                         attention,
-                        attention.token_count,
-                        chunks=speech,
-                        env=env,
-                        audio_name=audio_path.name,
-                        transcript_name=str(transcript_path),
-                        model_name=lazy.engine.name,
-                        recheck=recheck,
-                        unlikely=UNLIKELY,
+                        Names(audio_path.name, str(transcript_path), lazy.engine.name),
+                        Options(recheck, UNLIKELY),
                     )
                 cache.put("align", align_key, alignment_to_dict(alignment))
 
@@ -295,6 +292,7 @@ def _run(
             outputs = write_outputs(out_dir, audio_path.stem, alignment, cues, settings.vtt_layout)
     violations = check_cues(cues, profile)
     result = Result(alignment, cues, outputs, words, clock, list(cache.hits), violations)
+    result.notes = notes
     if lazy.loaded is not None:
         result.engine = lazy.loaded.describe()
     if settings.asr:  # the report sets the ASR against the transcript: nothing to set without one

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 LAYERS = [
     ("pipeline.types", "pipeline.errors"),
     ("pipeline.alphabet", "pipeline.encoding"),
-    ("pipeline.normalize",),
+    ("pipeline.normalize", "pipeline.pace"),
     ("pipeline.fileio",),
     ("pipeline.cache",),
     ("pipeline.audio",),

@@ -368,3 +368,37 @@ def test_property_overlapping_speech_keeps_order_and_rules(
     assert [v for v in check_cues(cues) if v.rule in HARD_RULES] == []
     assert_reported(cues, DEFAULT)
     assert joined(cues, "en") == " ".join(e for al in lines for e in al.line.en.split())
+
+
+# Any alignment at all: words crammed into a millisecond or into nothing, lines inside or
+# before the one before, whole lines of no duration (what an aligner that lost its place emits).
+WILD_WORD = st.tuples(TOKEN, st.sampled_from([0.0, 0.0, 0.001, 0.01, 0.05, 0.3, 1.0]), st.floats(-0.5, 1.0))
+WILD_LINE = st.tuples(st.lists(WILD_WORD, min_size=1, max_size=25), st.floats(-3.0, 3.0), st.booleans())
+
+
+def wild_lines(spec: list[tuple[list, float, bool]]) -> list[AlignedLine]:
+    lines, t = [], 1.0
+    for index, (units, shift, has_words) in enumerate(spec, start=1):
+        t = max(0.0, t + shift)
+        words = []
+        for ru, dur, pause in units:
+            words.append(Word(ru, round(t, 3), round(t + dur, 3)))
+            t = max(words[-1].start, t + dur + pause)
+        start, end = words[0].start, max(w.end for w in words)
+        timed = tuple(words) if has_words else ()
+        ru = " ".join(u[0] for u in units)
+        line = Line(index, ru, f"line {index}")
+        lines.append(AlignedLine(line, LineStatus.ALIGNED, start, end, 0.5, timed))
+    return lines
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WILD_LINE, min_size=1, max_size=8), PROFILES)
+def test_property_no_cue_is_ever_shorter_than_the_minimum(spec: list, profile: Profile) -> None:
+    cues = build_cues(wild_lines(spec), profile)
+
+    assert cues
+    for before, cue in zip([None, *cues], cues):
+        assert cue.end - cue.start >= profile.min_duration - 0.001, cue
+        if before is not None:
+            assert cue.start >= before.end  # in order, never on top of each other

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.align.evidence import reference_words, weigh, words_by_line
+from pipeline.align.evidence import weigh
 from pipeline.align.placement import from_anchors
+from pipeline.align.reference import Reference
 from pipeline.types import Line, Word
 from pipeline.whisper.engine import Engine
 
@@ -60,9 +61,8 @@ def test_map_keeps_order_and_bounds_work_in_flight() -> None:
 
 
 def _heard(lines: list[Line], asr: list[Word]):
-    ref = reference_words(lines)
-    by_line = words_by_line(ref)
-    return ref, by_line, weigh(lines, ref, asr).anchors
+    ref = Reference.of(lines)
+    return ref, weigh(ref, asr).anchors
 
 
 def test_heard_line_takes_the_asr_word_times() -> None:
@@ -74,9 +74,9 @@ def test_heard_line_takes_the_asr_word_times() -> None:
         Word("данных", 2.3, 2.7, 0.9),
         Word("принят", 2.8, 3.3, 0.7),
     ]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    placed = from_anchors([0], ref, by_line, anchors, asr)
+    placed = from_anchors([0], ref, anchors, asr)
 
     assert [(w.text, w.start, w.end) for w in placed[0]] == [
         ("Закон", 1.0, 1.4),
@@ -90,9 +90,9 @@ def test_heard_line_takes_the_asr_word_times() -> None:
 def test_misheard_middle_word_shares_the_time_between_its_neighbours() -> None:
     lines = [Line(0, "Закон ааа ббббб принят", "")]
     asr = [Word("закон", 1.0, 1.4, 0.9), Word("что-то", 1.5, 2.3, 0.4), Word("принят", 2.4, 3.0, 0.9)]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    words = from_anchors([0], ref, by_line, anchors, asr)[0]
+    words = from_anchors([0], ref, anchors, asr)[0]
 
     middle = words[1:3]
     assert middle[0].start == pytest.approx(1.4) and middle[-1].end == pytest.approx(2.4)
@@ -104,9 +104,9 @@ def test_misheard_middle_word_shares_the_time_between_its_neighbours() -> None:
 def test_line_heard_only_in_part_is_left_to_the_attention_pass() -> None:
     lines = [Line(0, "Совершенно другое начало, закон принят", "")]
     asr = [Word("закон", 1.0, 1.4, 0.9), Word("принят", 1.5, 2.0, 0.9)]
-    ref, by_line, anchors = _heard(lines, asr)
+    ref, anchors = _heard(lines, asr)
 
-    assert from_anchors([0], ref, by_line, anchors, asr) == {}
+    assert from_anchors([0], ref, anchors, asr) == {}
 
 
 @given(
@@ -263,12 +263,12 @@ def _offer(*lines: str) -> list[tuple[int, str]]:
     return [(index, word) for index, line in enumerate(lines) for word in line.split()]
 
 
-def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -> None:
+def test_a_window_keeps_whole_lines_and_the_said_part_of_a_line_cut_off() -> None:
     from pipeline.align.readalong import _fitted
     from pipeline.whisper.attention import Placement
 
-    # A 10 s window at 10 letters/s; line 9 stands for a paragraph.
-    chunk = {"chunk_end": 10.0, "letters_per_second": 10.0, "paragraph": lambda line: line == 9}
+    # A 10 s window at 10 letters/s.
+    chunk = {"chunk_end": 10.0, "letters_per_second": 10.0}
     offer = _offer("один два", "три четыре", "пять шесть")
     # Line 1 squeezed into the window's last 0.25 s (9 letters take 0.9 s at 10/s): said in the next.
     crammed = [
@@ -276,13 +276,16 @@ def test_a_window_keeps_whole_lines_and_hands_on_the_crammed_and_the_cut_off() -
     ]
     assert _fitted(offer, crammed, **chunk) == 2
 
-    # Line 1 begun in the window and cut off at its end: it goes on whole.
-    cut = [Placement(s, e, 0.5) for s, e in [(0, 1), (1, 2), (8, 9), (9, 10), (10, 10), (10, 10)]]
-    assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **chunk) == 2
-
-    # A paragraph begun in the window is split where the window ends, as is a window's only line.
-    paragraph = [(0, "один"), (0, "два")] + [(9, w) for w in ["три", "четыре", "пять", "шесть"]]
-    assert _fitted(paragraph, cut, **chunk) == 4
+    # Line 1 begun in the window and cut off at its end (real speech pauses inside lines): the
+    # part said before the cut stays, the rest goes on.
+    cut = [Placement(s, e, 0.7) for s, e in [(0, 1), (1, 2), (8, 9), (9, 9.8), (10, 10), (10, 10)]]
+    assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **chunk) == 4
+    # ... unless that part is not likely there, or only one word: then the line goes on whole.
+    unlikely = [Placement(p.start, p.end, 0.1 if k >= 2 else 0.7) for k, p in enumerate(cut)]
+    assert _fitted(_offer("один два", "три четыре пять шесть"), unlikely, **chunk) == 2
+    one = [Placement(s, e, 0.7) for s, e in [(0, 1), (1, 2), (9, 9.8), (9.9, 9.95), (10, 10), (10, 10)]]
+    assert _fitted(_offer("один два", "три четыре пять шесть"), one, **chunk) == 2
+    # The window's only line is split where the window ends.
     assert _fitted(_offer("один два три четыре пять шесть"), cut, **chunk) == 4
 
     # Every line placed with room to spare: all kept.

@@ -1,5 +1,7 @@
 """Forced alignment of the reference transcript to the audio (see :mod:`pipeline.align.aligner`)."""
 
-from pipeline.align.aligner import align
+from pipeline.align.aligner import Attender, Names, Options, align
+from pipeline.align.reference import Reference
+from pipeline.align.speech import Speech
 
-__all__ = ["align"]
+__all__ = ["Attender", "Names", "Options", "Reference", "Speech", "align"]

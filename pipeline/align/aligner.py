@@ -16,107 +16,154 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from pipeline.align import placement, windows
-from pipeline.align.evidence import Anchors, Evidence, RefWord, reference_words, weigh, words_by_line
-from pipeline.align.timing import estimate_spans, refine_line, snap_span, tighten
-from pipeline.audio import SAMPLE_RATE, Envelope, envelope
-from pipeline.audio.chunks import Chunk
+from pipeline.align.denoise import clearer_envelope
+from pipeline.align.evidence import Anchors, Evidence, seconds_per_letter, weigh
+from pipeline.align.recovery import recover
+from pipeline.align.reference import Reference
+from pipeline.align.speech import Speech
+from pipeline.align.timing import Spans, estimate_spans, refine_line, snap_span, tighten
+from pipeline.audio import Envelope
 from pipeline.errors import AlignmentError
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Span, Word
 from pipeline.whisper.attention import Placement, Window
-
-Attend = Callable[[np.ndarray, Sequence[Window]], list[list[Placement]]]
-TokenCount = Callable[[Sequence[str]], int]
 
 SPAN_SLACK = 0.5  # how far a refined boundary may move from the anchors' estimate
 MISMATCH_SHARE = 0.15  # below this share of reference words heard, the texts do not belong together
 
 
+class Attender(Protocol):
+    """Places known words in audio windows (Whisper's cross-attention, or a fake in tests)."""
+
+    def __call__(self, samples: np.ndarray, windows: Sequence[Window]) -> list[list[Placement]]: ...
+
+    def token_count(self, words: Sequence[str]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What the result and its messages call the inputs."""
+
+    audio: str = ""
+    transcript: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """``recheck``: lines whose word times (from a read-along) are suspect, placed again in
+    windows of their own; a rechecked line whose words the attention finds less likely
+    than ``unlikely`` (mean token probability) there is taken as unspoken."""
+
+    recheck: frozenset[int] = frozenset()
+    unlikely: float = 0.0
+
+
 def align(
     lines: Sequence[Line],
-    samples: np.ndarray,
+    speech: Speech,
     asr_words: Sequence[Word],
-    attend: Attend,
-    token_count: TokenCount,
-    *,
-    chunks: Sequence[Chunk] = (),
-    env: Envelope | None = None,
-    audio_name: str = "",
-    transcript_name: str = "",
-    model_name: str = "",
-    recheck: frozenset[int] = frozenset(),
-    unlikely: float = 0.0,
+    attend: Attender,
+    names: Names = Names(),
+    options: Options = Options(),
 ) -> Alignment:
     """The reference lines timed in the audio, with the evidence the ASR words give.
 
     A line whose first and last words the ASR heard takes its words' times
-    from the ASR words, unless it is in ``recheck`` (lines whose ASR times are
-    suspect); every other spoken line is placed by the cross-attention pass.
-    A rechecked line whose words the attention finds less likely than
-    ``unlikely`` (mean token probability) is taken as unspoken.
+    from the ASR words, unless ``options`` asks to recheck it; every other
+    spoken line is placed by the cross-attention pass (``attend``).
     """
-    duration = samples.size / SAMPLE_RATE
-    env = env if env is not None else envelope(samples)
+    duration = speech.duration
+    env = clearer_envelope(speech.samples, speech.env, tighten(speech.env, asr_words))
+    speech = replace(speech, env=env)
     asr_words = tighten(env, asr_words)
-    ref = reference_words(lines)
-    by_line = words_by_line(ref)
-    evidence = weigh(lines, ref, asr_words)
-    _check_match(ref, asr_words, evidence, transcript_name, audio_name)
+    ref = Reference.of(lines)
+    evidence = weigh(ref, asr_words)
+    _check_match(ref, asr_words, evidence, names)
 
-    spans = estimate_spans(
-        lines, ref, by_line, asr_words, evidence.anchors, evidence.spoken, evidence.edges, duration
-    )
+    evidence, found = _look_for_unheard(ref, asr_words, evidence, speech, attend)
+    known = {i: (words[0].start, words[-1].end) for i, words in found.items()}
+    spans = estimate_spans(ref, asr_words, evidence, duration, known)
     breaks = [asr_words[j].start for group in evidence.unscripted for j in group]
-    trusted = [i for i in sorted(spans) if i not in recheck]
-    placed = placement.from_anchors(trusted, ref, by_line, evidence.anchors, asr_words)
-    attended = _place_words(
-        ref, by_line, spans, set(spans) - set(placed), breaks, samples, attend, token_count, chunks
-    )
+    trusted = [i for i in sorted(spans) if i not in options.recheck and i not in found]
+    placed = placement.from_anchors(trusted, ref, evidence.anchors, asr_words) | found
+    attended = _place_words(ref, spans, set(spans) - set(placed), breaks, speech, attend)
     placed |= {
         i: words
         for i, words in attended.items()
-        if i not in recheck or np.mean([w.probability for w in words]) >= unlikely
+        if i not in options.recheck or np.mean([w.probability for w in words]) >= options.unlikely
     }
 
-    aligned = _finish_lines(lines, ref, by_line, evidence, spans, placed, env, duration)
+    aligned = _finish_lines(ref, evidence, spans, placed, speech)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]
     return Alignment(
-        audio=audio_name,
+        audio=names.audio,
         duration=round(duration, 3),
-        model=model_name,
+        model=names.model,
         lines=tuple(_time_untranslated(aligned, unscripted)),
         unscripted=tuple(unscripted),
     )
 
 
-def _check_match(
-    ref: Sequence[RefWord], asr_words: Sequence[Word], evidence: Evidence, transcript: str, audio: str
-) -> None:
+def _look_for_unheard(
+    ref: Reference, asr_words: Sequence[Word], evidence: Evidence, speech: Speech, attend: Attender
+) -> tuple[Evidence, dict[int, list[Word]]]:
+    """Lines the ASR did not hear (or heard only as something else), looked for in the audio.
+
+    Returns the evidence with the lines found spoken, and those lines' words.
+    Unscripted speech that a found line covers was that line, misheard.
+    """
+    doubtful = [i for i in ref.spoken_lines() if i not in evidence.spoken]
+    if not doubtful:
+        return evidence, {}
+    spans = estimate_spans(ref, asr_words, evidence, speech.duration)
+    pace = seconds_per_letter(ref, evidence.anchors, asr_words)
+    found = recover(ref, doubtful, spans, speech, attend, attend.token_count, pace).placed
+    covered = [(words[0].start, words[-1].end) for words in found.values()]
+    unscripted = tuple(
+        group for group in evidence.unscripted if not _mostly_inside(asr_words, group, covered)
+    )
+    return replace(evidence, spoken=evidence.spoken | set(found), unscripted=unscripted), found
+
+
+def _mostly_inside(
+    asr_words: Sequence[Word], group: Sequence[int], spans: Sequence[tuple[float, float]]
+) -> bool:
+    total = sum(asr_words[j].end - asr_words[j].start for j in group)
+    inside = sum(
+        max(0.0, min(asr_words[j].end, end) - max(asr_words[j].start, start))
+        for j in group
+        for start, end in spans
+    )
+    return inside > 0.5 * total
+
+
+def _check_match(ref: Reference, asr_words: Sequence[Word], evidence: Evidence, names: Names) -> None:
     """Refuse a transcript the audio does not speak, rather than invent timings for it."""
     mostly_unheard = len(asr_words) >= 30 and len(ref) >= 30 and evidence.matched_share < MISMATCH_SHARE
     nothing_heard = len(asr_words) >= 8 and len(ref) >= 8 and not evidence.anchors
     if mostly_unheard or nothing_heard:
         raise AlignmentError(
-            transcript or None,
-            f"does not match {audio or 'the audio'} (only {evidence.matched_share:.0%} of its words are "
-            "heard); check that it is this episode's transcript",
+            names.transcript or None,
+            f"does not match {names.audio or 'the audio'} (only {evidence.matched_share:.0%} of its words "
+            "are heard); check that it is this episode's transcript",
         )
 
 
 def _finish_lines(
-    lines: Sequence[Line],
-    ref: Sequence[RefWord],
-    by_line: dict[int, list[int]],
+    ref: Reference,
     evidence: Evidence,
-    spans: dict[int, tuple[float, float]],
+    spans: Spans,
     placed: dict[int, list[Word]],
-    env: Envelope,
-    duration: float,
+    speech: Speech,
 ) -> list[AlignedLine]:
+    duration = speech.duration
     ordered = sorted(spans)
     ceilings = {
         i: spans[j][0] + SPAN_SLACK if j is not None else duration
@@ -124,7 +171,7 @@ def _finish_lines(
     }
     aligned: list[AlignedLine] = []
     previous_end = 0.0
-    for index, line in enumerate(lines):
+    for index, line in enumerate(ref.lines):
         if not line.ru:
             aligned.append(AlignedLine(line, LineStatus.NO_TEXT, None, None, 0.0))
         elif not placed.get(index):
@@ -132,9 +179,9 @@ def _finish_lines(
         else:
             floor = max(previous_end, spans[index][0] - SPAN_SLACK)
             ceiling = min(ceilings[index], spans[index][1] + SPAN_SLACK)
-            words = refine_line(env, placed[index], floor, ceiling)
+            words = refine_line(speech, tighten(speech.env, placed[index]), floor, ceiling)
             previous_end = words[-1].end
-            conf = _confidence(line, by_line.get(index, []), ref, evidence.anchors, words)
+            conf = _confidence(ref, index, evidence.anchors, words)
             if index in evidence.guessed:
                 conf = round(conf * 0.5, 3)  # placed by duration alone: worth a producer's look
             aligned.append(AlignedLine(line, LineStatus.ALIGNED, words[0].start, words[-1].end, conf, words))
@@ -142,46 +189,38 @@ def _finish_lines(
 
 
 def _place_words(
-    ref: Sequence[RefWord],
-    by_line: dict[int, list[int]],
-    spans: dict[int, tuple[float, float]],
+    ref: Reference,
+    spans: Spans,
     unplaced: set[int],
     breaks: Sequence[float],
-    samples: np.ndarray,
-    attend: Attend,
-    token_count: TokenCount,
-    chunks: Sequence[Chunk],
+    speech: Speech,
+    attend: Attender,
 ) -> dict[int, list[Word]]:
     """Cross-attention placement of the ``unplaced`` lines' words, windows batched."""
     if not unplaced:
         return {}
-    words_of = {i: [ref[w].text for w in by_line[i]] for i in spans}
-    duration = samples.size / SAMPLE_RATE
-    planned = windows.plan(spans, unplaced, words_of, breaks, token_count, chunks, duration)
-    placements = attend(samples, [window for _, window in planned]) if planned else []
+    planned = windows.plan(ref, spans, unplaced, breaks, speech, attend.token_count)
+    placements = attend(speech.samples, [window for _, window in planned]) if planned else []
     placed: dict[int, list[Word]] = {}
     for (group, _), found in zip(planned, placements):
         cursor = 0
         for index in group:
-            count = len(words_of[index])
-            piece = found[cursor : cursor + count]
-            placed[index] = [
-                Word(text, p.start, p.end, p.probability) for text, p in zip(words_of[index], piece)
-            ]
-            cursor += count
+            texts = ref.texts(index)
+            piece = found[cursor : cursor + len(texts)]
+            placed[index] = [Word(text, p.start, p.end, p.probability) for text, p in zip(texts, piece)]
+            cursor += len(texts)
     return placed
 
 
-def _confidence(
-    line: Line, own: Sequence[int], ref: Sequence[RefWord], anchors: Anchors, words: Sequence[Word]
-) -> float:
+def _confidence(ref: Reference, index: int, anchors: Anchors, words: Sequence[Word]) -> float:
     """Blend of how much of the line was heard, the attention's certainty, and a plausible pace."""
+    own = ref.by_line[index]
     tokens = [(w in anchors, len(ref[w].tokens)) for w in own]
     total = sum(n for _, n in tokens) or 1
     heard = sum(n for hit, n in tokens if hit) / total
     certainty = float(np.mean([w.probability for w in words])) if words else 0.0
     seconds = max(0.05, words[-1].end - words[0].start) if words else 0.05
-    pace = sum(len(t) for w in own for t in ref[w].tokens) / seconds
+    pace = ref.letters(own) / seconds
     plausible = 1.0 if 6.0 <= pace <= 25.0 else 0.4
     return round(float(np.clip(0.6 * heard + 0.2 * certainty + 0.2 * plausible, 0.0, 1.0)), 3)
 

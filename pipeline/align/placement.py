@@ -11,38 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.align.evidence import Anchors, RefWord
+from pipeline.align.evidence import Anchors
+from pipeline.align.reference import Reference
+from pipeline.pace import spread
 from pipeline.types import Word
 
 UNHEARD_PROBABILITY = 0.3  # certainty given to a word timed between its heard neighbours
 
 
 def from_anchors(
-    lines: Sequence[int],
-    ref: Sequence[RefWord],
-    by_line: dict[int, list[int]],
-    anchors: Anchors,
-    asr_words: Sequence[Word],
+    lines: Sequence[int], ref: Reference, anchors: Anchors, asr_words: Sequence[Word]
 ) -> dict[int, list[Word]]:
     """Word times of each of ``lines`` whose first and last spoken words are anchored."""
     placed: dict[int, list[Word]] = {}
     for index in lines:
-        own = by_line[index]
+        own = ref.by_line[index]
         spoken = [w for w in own if ref[w].tokens]
         if spoken and spoken[0] in anchors and spoken[-1] in anchors:
             placed[index] = _place(own, ref, anchors, asr_words)
     return placed
 
 
-def _place(
-    own: Sequence[int], ref: Sequence[RefWord], anchors: Anchors, asr_words: Sequence[Word]
-) -> list[Word]:
+def _place(own: Sequence[int], ref: Reference, anchors: Anchors, asr_words: Sequence[Word]) -> list[Word]:
     times: dict[int, tuple[float, float, float]] = {}
     for run in _runs_sharing_asr_words(own, anchors):
         first, last = anchors[run[0]]
         heard = asr_words[first : last + 1]
         probability = sum(w.probability for w in heard) / len(heard)
-        for w, (start, end) in zip(run, _share(heard[0].start, heard[-1].end, [ref[w] for w in run])):
+        for w, (start, end) in zip(run, spread(heard[0].start, heard[-1].end, [ref[w].letters for w in run])):
             times[w] = (start, end, probability)
     out: list[Word] = []
     k = 0
@@ -58,7 +54,7 @@ def _place(
             gap.append(own[k + len(gap)])
         lo = out[-1].end if out else times[own[k + len(gap)]][0]
         hi = times[own[k + len(gap)]][0] if k + len(gap) < len(own) else lo
-        for g, (start, end) in zip(gap, _share(lo, max(lo, hi), [ref[g] for g in gap])):
+        for g, (start, end) in zip(gap, spread(lo, max(lo, hi), [ref[g].letters for g in gap])):
             out.append(Word(ref[g].text, round(start, 3), round(end, 3), UNHEARD_PROBABILITY))
         k += len(gap)
     return out
@@ -75,15 +71,3 @@ def _runs_sharing_asr_words(own: Sequence[int], anchors: Anchors) -> list[list[i
         else:
             runs.append([w])
     return runs
-
-
-def _share(start: float, end: float, words: Sequence[RefWord]) -> list[tuple[float, float]]:
-    """``start``–``end`` split among ``words`` by their letters (bare punctuation gets none)."""
-    letters = [sum(len(t) for t in word.tokens) for word in words]
-    total = sum(letters) or 1
-    out, cursor = [], start
-    for count in letters:
-        step = (end - start) * count / total
-        out.append((cursor, cursor + step))
-        cursor += step
-    return out

@@ -3,13 +3,21 @@
 Each encoded chunk (not padded to 30 s, and heard faster than it was
 spoken, see ``READ_ALONG_SQUEEZE``: the text is known) is offered the
 next stretch of reference words, a little more than its speech can hold;
-Whisper's cross-attention places them. The chunk keeps the whole lines
-that fit; the rest, crammed into its last frames or cut off at its end,
-goes to the next chunk, which then starts on a line's first word.
-A line whose words the model finds very unlikely where they land is left out:
-it is probably not spoken. What comes out stands in for ASR words, so the usual
-aligner (anchors, windows, boundaries) finishes the job, placing again only
-the lines whose times look wrong.
+Whisper's cross-attention places them. The chunk keeps the lines that fit,
+and the part of a line said before its end (real speech pauses inside
+lines); the rest, crammed into its last frames or cut off at its end, goes
+to the next chunk.
+
+A read-along can lose its place: a line not said, speech not in the
+transcript, a line placed too early. Then the opening of what a chunk is
+offered is unlikely there (token probabilities collapse); line starts near
+the place are tried on the same encoding and the likeliest is taken, or the
+chunk is left unread. Lines it does not place, or finds very unlikely, are
+left to the aligner, which looks for them between their placed neighbours
+(:mod:`pipeline.align.recovery`). What comes out stands in for ASR words, so
+the usual aligner (anchors, windows, boundaries) finishes the job, placing
+again only the lines whose times look wrong. How often the place was lost is
+said on the run's summary line (:meth:`ReadAlong.summary`).
 """
 
 from __future__ import annotations
@@ -20,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.normalize import normalize_word
 from pipeline.types import Line, Word
 from pipeline.whisper.attention import MAX_TOKENS, Attention, Placement, align_tokens
-from pipeline.whisper.encoder import EncodedAudio, frame_count
+from pipeline.whisper.encoder import EncodedAudio, frame_count, select
 
 OVERSHOOT = 1.2  # offer this many times the words the chunk's speech should hold (1.1 lost lines)
 CRAMMED = 0.05  # seconds: words placed shorter than this at a chunk's end did not fit
@@ -30,6 +39,22 @@ UNLIKELY = 0.12  # mean token probability under which a line is taken as unspoke
 CRAMMED_SHARE = 0.5  # a line given less than this share of the time its letters take is doubtful
 TAIL = 1.0  # seconds: a line ending this close to a chunk's end may have been crammed there
 LONG_LINE = 0.5  # a line with more letters than this share of a chunk's is split between chunks
+# A line cut off at a chunk's end keeps the words that start this far before the end, when they
+# are likely (festvox-ru study episodes: said words 0.6-0.9, crammed or misplaced 0.05-0.3).
+PART_MARGIN = 0.15
+PART_LIKELY = 0.4
+PART_SHORT = 0.25  # ... and at most this share of them shorter than CRAMMED («в», «же» may take a frame)
+# The place is lost when the opening of the offer is this unlikely (mean token probability);
+# measured on the festvox-ru study episodes: a chunk read in its place scores 0.26-0.9 (most
+# above 0.5), one offered lines not said there 0.04-0.11.
+LOST = 0.2
+FOUND = 0.3  # a line start tried elsewhere must score this to be taken as the place
+TIE = 0.1
+PROBE = 8  # words of each tried start that are read (the likelihood takes OPENING of them)
+OPENING = 4  # words (with letters) the opening's likelihood is taken over
+LOOK_BACK = 2  # lines before the cursor's that are tried
+LOOK_AHEAD = 2.5  # chunks' worth of text after the cursor whose line starts are tried
+MAX_TRIES = 10
 # The encoder hears the speech this much faster (fewer frames, less of its cost). On the bench
 # episodes 1.5-1.75 timed lines as well as 1.0 did; 2.0 and faster lost unspoken lines in noise.
 # 1.75 takes 2 of the 58-min episode's 1075 lines (names, short lines) for unspoken.
@@ -40,57 +65,156 @@ READ_ALONG_SQUEEZE = 1.75
 class ReadAlong:
     words: list[Word]  # reference words placed in the audio, standing in for ASR words
     recheck: frozenset[int]  # lines whose times need a second look
+    lost: int = 0  # chunks where the read-along had lost its place
+    relocated: int = 0  # ... and found it again further on or back
+    unread: float = 0.0  # seconds of chunks where no text near its place was found: left to the aligner
+
+    def summary(self) -> str:
+        """What the read-along says of itself on the run's summary line ("" when all went well)."""
+        if not self.lost:
+            return ""
+        said = f"read-along lost its place in {self.lost} chunk{'s' if self.lost > 1 else ''}"
+        said += f", found it again in {self.relocated}"
+        if self.unread:
+            said += f", {self.unread:.0f} s left to the full aligner"
+        return said
 
 
 def read_along(lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> ReadAlong:
     """Reference words placed in the audio, one chunk after another, as pseudo ASR words.
 
-    Chunks keep whole lines: a line cut at a chunk's end was, more often
-    than not, placed with its first word in the pause before the chunk ended
-    and the rest crammed; the next chunk places it whole. Only a long line
-    (a paragraph) is split between chunks, each placing the words it holds.
+    Chunks keep whole lines, or the part of a line said before a chunk's end
+    (:func:`_fitted`). When the text a chunk is offered is unlikely there
+    (the place is lost: a line not said, speech not in the transcript, a line
+    placed too early), nearby line starts are tried on the same encoding and
+    the likeliest taken (:func:`_relocate`); if none is likely the chunk is
+    left unread, its lines to the full aligner.
     """
-    words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
-    if not words or not encoded.chunks:
+    reader = _Reader(lines, encoded, attention)
+    if not reader.words or not encoded.chunks:
         return ReadAlong([], frozenset())
-    split: set[int] = set()
-    line_letters: Counter[int] = Counter()
-    for line, word in words:
-        line_letters[line] += len(word)
-    speech = sum(c.duration for c in encoded.chunks)
-    letters_per_second = sum(len(w) for _, w in words) / max(1.0, speech)
-    placed: list[tuple[int, str, Placement]] = []
-    cursor = 0
     # Encoding needs no text, so the workers encode ahead while each chunk is read in turn.
     ready = attention.engine.map(lambda k: encoded.encode([k]), range(len(encoded.chunks)))
-    for index, (chunk, storage) in enumerate(zip(encoded.chunks, ready)):
-        if cursor >= len(words):
+    for index, storage in enumerate(ready):
+        if reader.cursor >= len(reader.words):
             break
-        expected = chunk.duration * letters_per_second
-        paragraph = _paragraphs(line_letters, expected)
-        offer = _offer(words, cursor, expected, expected * OVERSHOOT + 20, paragraph)
-        tokens = [attention.word_tokens(w) for _, w in offer]
-        while sum(map(len, tokens)) > MAX_TOKENS and len(offer) > 1:
-            whole = _line_start(offer, len(offer) - 1)
-            offer, tokens = offer[: whole or len(offer) - 1], tokens[: whole or len(offer) - 1]
-        found = align_tokens(
-            attention.engine,
-            attention.tokenizer,
-            storage,
-            [tokens],
-            [frame_count(chunk.duration, encoded.squeeze)],
-            [chunk.start],
-            encoded.squeeze,
-        )[0]
-        last_chunk = index + 1 == len(encoded.chunks)
-        fitted = len(found) if last_chunk else _fitted(offer, found, chunk.end, letters_per_second, paragraph)
-        placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
-        cursor += fitted
-        if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:
-            split.add(words[cursor][0])
-    words_found, doubtful = _judge(placed, letters_per_second)
+        reader.read(index, storage)
+    words_found, doubtful = _judge(reader.placed, reader.letters_per_second)
     # A line split between chunks is longer than a second look's window could hold.
-    return ReadAlong(words_found, frozenset(doubtful - split))
+    return ReadAlong(
+        words_found, frozenset(doubtful - reader.split), reader.lost, reader.relocated, reader.unread
+    )
+
+
+class _Reader:
+    def __init__(self, lines: Sequence[Line], encoded: EncodedAudio, attention: Attention) -> None:
+        self.encoded, self.attention = encoded, attention
+        self.words = [(i, w) for i, line in enumerate(lines) for w in line.ru.split()]
+        self.line_letters: Counter[int] = Counter()
+        for line, word in self.words:
+            self.line_letters[line] += len(word)
+        speech = sum(c.duration for c in encoded.chunks)
+        self.letters_per_second = sum(len(w) for _, w in self.words) / max(1.0, speech)
+        self.placed: list[tuple[int, str, Placement]] = []
+        self.split: set[int] = set()
+        self.cursor = 0
+        self.lost = self.relocated = 0
+        self.unread = 0.0
+
+    def read(self, index: int, storage: object) -> None:
+        chunk = self.encoded.chunks[index]
+        expected = chunk.duration * self.letters_per_second
+        paragraph = _paragraphs(self.line_letters, expected)
+        offer = self._offer(self.cursor, expected, paragraph)
+        found = self._align(storage, index, [offer])[0]
+        if _likelihood(offer, found) < LOST:
+            self.lost += 1
+            best = self._relocate(storage, index, expected, paragraph)
+            if best is None:
+                self.unread += chunk.duration
+                return  # nothing near its place is said here: the aligner's own search takes over
+            self.relocated += 1
+            start, offer, found = best
+            self.placed = [item for item in self.placed if item[0] < self.words[start][0]]
+            self.cursor = start
+        last_chunk = index + 1 == len(self.encoded.chunks)
+        fitted = len(found) if last_chunk else _fitted(offer, found, chunk.end, self.letters_per_second)
+        self.placed.extend((line, text, p) for (line, text), p in zip(offer[:fitted], found[:fitted]))
+        self.cursor += fitted
+        words, cursor = self.words, self.cursor
+        if fitted > 0 and cursor < len(words) and words[cursor - 1][0] == words[cursor][0]:
+            self.split.add(words[cursor][0])
+
+    def _offer(self, cursor: int, expected: float, paragraph: Callable[[int], bool]) -> list[tuple[int, str]]:
+        offer = _offer(self.words, cursor, expected, expected * OVERSHOOT + 20, paragraph)
+        tokens = [len(self.attention.word_tokens(w)) for _, w in offer]
+        while sum(tokens) > MAX_TOKENS and len(offer) > 1:
+            whole = _line_start(offer, len(offer) - 1) or len(offer) - 1
+            offer, tokens = offer[:whole], tokens[:whole]
+        return offer
+
+    def _align(self, storage: object, index: int, offers: Sequence[Sequence[tuple[int, str]]]) -> list:
+        chunk, att = self.encoded.chunks[index], self.attention
+        rows = storage if len(offers) == 1 else select(storage, [0] * len(offers))
+        return align_tokens(
+            att.engine,
+            att.tokenizer,
+            rows,
+            [[att.word_tokens(w) for _, w in offer] for offer in offers],
+            [frame_count(chunk.duration, self.encoded.squeeze)] * len(offers),
+            [chunk.start] * len(offers),
+            self.encoded.squeeze,
+        )
+
+    def _relocate(
+        self, storage: object, index: int, expected: float, paragraph: Callable[[int], bool]
+    ) -> tuple[int, list[tuple[int, str]], list[Placement]] | None:
+        """The likeliest place to read this chunk from: line starts near the cursor, before and after.
+
+        Back: the cursor's own line and ``LOOK_BACK`` lines before it (placed
+        too early, in speech that was not theirs). On: the line starts within
+        ``LOOK_AHEAD`` chunks' worth of text (lines not said, or said where
+        the read-along did not look).
+        """
+        starts = _line_starts(self.words, self.cursor, LOOK_BACK, LOOK_AHEAD * expected)
+        starts = [k for k in starts if k != self.cursor][:MAX_TRIES]
+        if not starts:
+            return None
+        # The decoder reads the text left to right: its opening's probabilities do not depend on
+        # what follows, so each start is tried with its opening alone (a fraction of the cost).
+        openings = [self.words[k : k + PROBE] for k in starts]
+        scores = [_likelihood(o, found) for o, found in zip(openings, self._align(storage, index, openings))]
+        if max(scores) < FOUND:
+            return None
+        # Of the likeliest (within TIE), the nearest: a far jump needs clearly better evidence.
+        near = [n for n, score in enumerate(scores) if score >= max(scores) - TIE]
+        best = starts[min(near, key=lambda n: abs(starts[n] - self.cursor))]
+        offer = self._offer(best, expected, paragraph)
+        return best, offer, self._align(storage, index, [offer])[0]
+
+
+def _likelihood(offer: Sequence[tuple[int, str]], found: Sequence[Placement]) -> float:
+    """How likely the chunk finds the opening of its offer: mean probability of its first ``OPENING`` words.
+
+    Only the opening: a line whose first words were dragged into speech
+    before it (not in the transcript) still places the rest well.
+    """
+    said = [p.probability for (_, text), p in zip(offer, found) if normalize_word(text)][:OPENING]
+    return float(np.mean(said)) if said else 0.0
+
+
+def _line_starts(words: Sequence[tuple[int, str]], cursor: int, back: int, ahead: float) -> list[int]:
+    """Word indices of line starts from ``back`` lines before ``cursor``'s to ``ahead`` letters after it."""
+    starts = [k for k in range(len(words)) if k == 0 or words[k - 1][0] != words[k][0]]
+    here = max((n for n, k in enumerate(starts) if k <= cursor), default=0)
+    before = starts[max(0, here - back) : here + 1]
+    after, letters = [], 0
+    for k in starts[here + 1 :]:
+        letters = sum(len(w) for _, w in words[cursor:k])
+        if letters > ahead:
+            break
+        after.append(k)
+    return [*before, *after]
 
 
 def _paragraphs(line_letters: Mapping[int, int], expected: float) -> Callable[[int], bool]:
@@ -127,19 +251,16 @@ def _offer(
 
 
 def _fitted(
-    offer: Sequence[tuple[int, str]],
-    found: Sequence[Placement],
-    chunk_end: float,
-    letters_per_second: float,
-    paragraph: Callable[[int], bool],
+    offer: Sequence[tuple[int, str]], found: Sequence[Placement], chunk_end: float, letters_per_second: float
 ) -> int:
     """How many leading words of the offer the chunk keeps: whole lines, none crammed at its end.
 
     Words squeezed into the last frames did not fit, nor did a line near the
     end given a fraction of the time its letters take (had it been said in
     this chunk, the speech before the end would hold it). A line cut off
-    goes on whole, unless it is a ``paragraph`` or the chunk's
-    only line: those are split here.
+    at the end is split there when the part before the cut was said in the
+    chunk (:func:`_said_part`; real speech pauses inside lines), and goes on
+    whole otherwise, unless it is the chunk's only line.
     """
     count = len(found)
     while (
@@ -154,9 +275,33 @@ def _fitted(
         if found[count - 1].end - found[first].start >= CRAMMED_SHARE * letters / letters_per_second:
             break
         count = first
-    if 0 < count < len(offer) and offer[count - 1][0] == offer[count][0] and not paragraph(offer[count][0]):
-        count = _line_start(offer, count - 1) or count
+    if 0 < count < len(offer) and offer[count - 1][0] == offer[count][0]:
+        first = _line_start(offer, count - 1)
+        part = _said_part(offer, found, first, count, chunk_end)
+        if part:
+            count = first + part
+        elif first > 0:
+            count = first  # nothing of it said here: the next chunk places it whole, or its part
     return count
+
+
+def _said_part(
+    offer: Sequence[tuple[int, str]], found: Sequence[Placement], first: int, count: int, chunk_end: float
+) -> int:
+    """How many words of a line cut off at a chunk's end were really said in the chunk (0: none).
+
+    Real speech pauses inside lines, and chunks end at pauses: a line begun
+    in a chunk is often said up to a comma there. Its words placed well
+    before the end, with time of their own and likely, are that part; what
+    is crammed or stretched against the end is not.
+    """
+    while count > first and found[count - 1].start > chunk_end - PART_MARGIN:
+        count -= 1  # crammed into the last frames (the end of a word before them runs into the padding)
+    said = [p for (_, text), p in zip(offer[first:count], found[first:count]) if normalize_word(text)]
+    short = sum(p.end - p.start < CRAMMED for p in said)  # (a dash has a token but no sound)
+    if len(said) < 2 or short > PART_SHORT * len(said):
+        return 0
+    return count - first if float(np.mean([p.probability for p in said])) >= PART_LIKELY else 0
 
 
 def _line_start(words: Sequence[tuple[int, str]], word: int) -> int:

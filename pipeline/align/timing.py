@@ -7,52 +7,57 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.align.breath import voice_end, voice_start
+from pipeline.align.reference import Reference
+from pipeline.align.speech import Speech
 from pipeline.audio import Envelope
-from pipeline.types import Line, Word
+from pipeline.normalize import normalize_word
+from pipeline.pace import SECONDS_PER_LETTER, spread
+from pipeline.types import Word
 
 if TYPE_CHECKING:
-    from pipeline.align.evidence import Anchors, RefWord
+    from pipeline.align.evidence import Evidence
 
-SECONDS_PER_LETTER = 0.065  # ~15 letters/s, a calm speaking rate
+Spans = dict[int, tuple[float, float]]  # line → rough (start, end)
+
+# A word longer than 1 s + 0.25 s a letter (three times a slow reader's pace) was stretched
+# over speech the ASR skipped; it is cut back to 0.2 s + 0.12 s a letter. On the festvox-ru
+# study episodes the longest honest words took 0.84 s a letter («и», drawn out before a pause).
+STRETCHED = (1.0, 0.25)
+STRETCH_KEEP = (0.2, 0.12)
+MIN_WORD = 0.04  # seconds: no word is shown shorter (a karaoke highlight needs a frame or two)
 REACH = 2.0  # how far from a word edge a line boundary is looked for (floor and ceiling bound it)
 ONSET_LOOKBACK, ONSET_LOOKAHEAD = 0.4, 0.3
 OFFSET_LOOKBACK, OFFSET_LOOKAHEAD = 0.3, 0.4
 
 
 def estimate_spans(
-    lines: Sequence[Line],
-    ref: Sequence[RefWord],
-    by_line: dict[int, list[int]],
-    asr_words: Sequence[Word],
-    anchors: Anchors,
-    spoken: frozenset[int],
-    edges: dict[int, tuple[float, float]],
-    duration: float,
-) -> dict[int, tuple[float, float]]:
+    ref: Reference, asr_words: Sequence[Word], evidence: Evidence, duration: float, known: Spans | None = None
+) -> Spans:
     """Rough (start, end) of every spoken line: anchors extended over unanchored edge words.
 
-    ``edges`` are the times of unmatched ASR words heard as a line's own edge words.
+    ``evidence.edges`` are the times of unmatched ASR words heard as a line's own edge words;
+    ``known`` lines (found by other means) keep the times given.
     """
-    spans: dict[int, tuple[float, float]] = {}
-    for index in sorted(spoken):
-        own = by_line[index]
+    anchors, edges = evidence.anchors, evidence.edges
+    spans: Spans = dict(known or {})
+    for index in sorted(evidence.spoken - set(spans)):
+        own = ref.by_line[index]
         hits = [k for k, w in enumerate(own) if w in anchors]
         if not hits:
             continue
-        lead = sum(len(ref[w].text) for w in own[: hits[0]]) * SECONDS_PER_LETTER
-        trail = sum(len(ref[w].text) for w in own[hits[-1] + 1 :]) * SECONDS_PER_LETTER
+        lead = ref.letters(own[: hits[0]]) * SECONDS_PER_LETTER
+        trail = ref.letters(own[hits[-1] + 1 :]) * SECONDS_PER_LETTER
         start = asr_words[anchors[own[hits[0]]][0]].start - lead
         end = asr_words[anchors[own[hits[-1]]][1]].end + trail
         if index in edges:
             start, end = min(start, edges[index][0]), max(end, edges[index][1])
         spans[index] = (start, max(end, start + 0.1))
-    _fill_unanchored(lines, spoken, spans, duration)
+    _fill_unanchored(ref, evidence.spoken, spans, duration)
     return _monotonic(spans, duration)
 
 
-def _fill_unanchored(
-    lines: Sequence[Line], spoken: set[int], spans: dict[int, tuple[float, float]], duration: float
-) -> None:
+def _fill_unanchored(ref: Reference, spoken: frozenset[int], spans: Spans, duration: float) -> None:
     """Share the time between anchored neighbours among spoken lines that have no anchors."""
     missing = sorted(i for i in spoken if i not in spans)
     k = 0
@@ -64,14 +69,13 @@ def _fill_unanchored(
         k += 1
         before = max((spans[i][1] for i in spans if i < run[0]), default=0.0)
         after = min((spans[i][0] for i in spans if i > run[-1]), default=duration)
-        weights = np.array([max(1, len(lines[i].ru)) for i in run], dtype=float)
-        edges = before + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * max(0.2, after - before)
-        for i, s, e in zip(run, edges[:-1], edges[1:]):
-            spans[i] = (float(s), float(e))
+        sizes = [max(1, ref.letters(ref.by_line[i])) for i in run]
+        for i, (s, e) in zip(run, spread(before, before + max(0.2, after - before), sizes)):
+            spans[i] = (s, e)
 
 
-def _monotonic(spans: dict[int, tuple[float, float]], duration: float) -> dict[int, tuple[float, float]]:
-    out: dict[int, tuple[float, float]] = {}
+def _monotonic(spans: Spans, duration: float) -> Spans:
+    out: Spans = {}
     floor = 0.0
     for index in sorted(spans):
         start, end = spans[index]
@@ -83,7 +87,7 @@ def _monotonic(spans: dict[int, tuple[float, float]], duration: float) -> dict[i
 
 
 def refine_line(
-    env: Envelope, placed: Sequence[Word] | None, floor: float, ceiling: float
+    speech: Speech, placed: Sequence[Word] | None, floor: float, ceiling: float
 ) -> tuple[Word, ...]:
     """Final word times of a line: attention placements, line edges moved onto speech.
 
@@ -92,39 +96,78 @@ def refine_line(
     words = list(placed or ())
     if not words:
         return ()
-    start = line_onset(env, words[0], floor)
-    end = line_offset(env, words[-1], ceiling)
+    start = line_onset(speech, words[0], floor)
+    end = line_offset(speech, words[-1], ceiling)
     end = max(end, start + 0.05)
-    out: list[Word] = []
+    times: list[tuple[float, float]] = []
     cursor = start
     for k, word in enumerate(words):
         w_start = start if k == 0 else min(max(word.start, cursor), end)
         w_end = end if k == len(words) - 1 else min(max(word.end, w_start), end)
-        out.append(Word(word.text, round(w_start, 3), round(w_end, 3), round(word.probability, 3)))
+        times.append((w_start, w_end))
         cursor = w_end
-    return tuple(out)
+    times = uncram(times, [_letters(w) for w in words])
+    return tuple(
+        Word(w.text, round(s, 3), round(e, 3), round(w.probability, 3)) for w, (s, e) in zip(words, times)
+    )
 
 
-def line_onset(env: Envelope, first: Word, floor: float) -> float:
+def uncram(times: Sequence[tuple[float, float]], letters: Sequence[int]) -> list[tuple[float, float]]:
+    """Word times in order in which no word is shorter than ``MIN_WORD`` (or its share of a short line).
+
+    A word squeezed into nothing takes time from its neighbours: the smallest
+    run of words around it with room for all of them is shared out again,
+    ``MIN_WORD`` each and the rest by letters.
+    """
+    out = list(times)
+    if not out:
+        return out
+    least = min(MIN_WORD, (out[-1][1] - out[0][0]) / len(out))
+    while True:
+        short = [k for k, (s, e) in enumerate(out) if e - s < least - 1e-6]
+        if not short:
+            return out
+        a = b = short[0]
+        while out[b][1] - out[a][0] < 2 * least * (b - a + 1) and (a > 0 or b < len(out) - 1):
+            a, b = max(0, a - 1), min(len(out) - 1, b + 1)
+        lo, hi = out[a][0], out[b][1]
+        spare = max(0.0, hi - lo - least * (b - a + 1))
+        shares = spread(0.0, spare, [max(1, n) for n in letters[a : b + 1]])
+        out[a : b + 1] = [(lo + least * k + s, lo + least * (k + 1) + e) for k, (s, e) in enumerate(shares)]
+        if hi - lo < least * (b - a + 1) - 1e-6:
+            return out  # the whole line is shorter than its words' least: nothing more to share
+
+
+def line_onset(speech: Speech, first: Word, floor: float) -> float:
     """Where a line's speech begins: the onset after the longest pause before its first word ends.
 
     Cross-attention DTW hands any leading silence to the first token, so the
     first word's start is unreliable while its end is a real token transition.
     The line's onset is the one behind the longest pause (a closure inside a
-    word is short; the pause between lines is not).
+    word is short; the pause between lines is not), unless what begins there
+    is a breath or a click rather than the voice (:func:`~pipeline.align.breath.voice_start`).
     """
+    env = speech.env
     lo, hi = max(floor, min(first.start, first.end - REACH)), first.end
     picked = _best(env.onsets, env.pause_before, env.hop, lo, hi, prefer_late=True)
     if picked is None:  # the first word was placed in the silence before the speech
         picked = _best(env.onsets, env.pause_before, env.hop, hi, hi + ONSET_LOOKAHEAD, prefer_late=False)
-    return max(floor, picked + env.onset_lag if picked is not None else first.start)
+    if picked is None:
+        return max(floor, first.start)
+    return max(floor, voice_start(speech, picked + env.onset_lag, first.end + ONSET_LOOKAHEAD))
 
 
-def line_offset(env: Envelope, last: Word, ceiling: float) -> float:
-    """Where a line's speech ends: the offset before the longest pause after its last word starts."""
+def line_offset(speech: Speech, last: Word, ceiling: float) -> float:
+    """Where a line's speech ends: the offset before the longest pause after its last word starts.
+
+    Unless what ends there is a click or a breath after the voice (:func:`~pipeline.align.breath.voice_end`).
+    """
+    env = speech.env
     lo, hi = last.start, min(ceiling, max(last.end, last.start + REACH))
     picked = _best(env.offsets, env.pause_after, env.hop, lo, hi, prefer_late=False)
-    return min(ceiling, picked if picked is not None else last.end)
+    if picked is None:
+        return min(ceiling, last.end)
+    return min(ceiling, voice_end(speech, picked, last.start))
 
 
 def snap_span(env: Envelope, start: float, end: float) -> tuple[float, float]:
@@ -169,19 +212,49 @@ def tighten(env: Envelope, words: Sequence[Word]) -> list[Word]:
 
     Whisper's DTW hands each pause to a neighbouring word, so its words touch;
     trimmed, they show the pauses that tell a line's own words from speech
-    beside it.
+    beside it. Where Whisper skipped a sentence, its timing hands the skipped
+    speech to the word before or after it («Мы» over 8 s): a word holding far
+    more speech than its letters take is cut back to a plausible length first,
+    with any such words beside it, against the plausible word after them (or
+    before them, when there is none after).
     """
     voiced = np.flatnonzero(env.speech)
     if voiced.size == 0:
         return list(words)
-    out = []
-    for word in words:
-        lo, hi = np.searchsorted(voiced, [word.start / env.hop, word.end / env.hop])
-        if lo >= hi:  # no speech under the word: leave it be
-            out.append(word)
+    out = [_trim(voiced, env.hop, word) for word in words]
+    stretched = [_stretched(word) for word in out]
+    k = 0
+    while k < len(words):
+        if not stretched[k]:
+            k += 1
             continue
-        start, end = voiced[lo] * env.hop, (voiced[hi - 1] + 1) * env.hop
-        out.append(
-            Word(word.text, round(max(word.start, start), 3), round(min(word.end, end), 3), word.probability)
-        )
+        run = range(k, next((j for j in range(k, len(words)) if not stretched[j]), len(words)))
+        keeps = [STRETCH_KEEP[0] + STRETCH_KEEP[1] * _letters(words[j]) for j in run]
+        before, after = run[0] > 0, run[-1] + 1 < len(words)
+        if before and not after:  # the run sits against the speech of the word before it
+            edge = out[run[0] - 1].end
+            bounds = [edge + sum(keeps[:n]) for n in range(len(keeps) + 1)]
+        else:  # against the speech of the word after (Whisper's boundary there drifts too)
+            edge = out[run[-1] + 1].start if after else words[run[-1]].end
+            bounds = [edge - sum(keeps[n:]) for n in range(len(keeps) + 1)]
+        for n, j in enumerate(run):
+            cut = Word(words[j].text, round(bounds[n], 3), round(bounds[n + 1], 3), words[j].probability)
+            out[j] = _trim(voiced, env.hop, cut)
+        k = run[-1] + 1
     return out
+
+
+def _trim(voiced: np.ndarray, hop: float, word: Word) -> Word:
+    lo, hi = np.searchsorted(voiced, [word.start / hop, word.end / hop])
+    if lo >= hi:  # no speech under the word: leave it be
+        return word
+    start, end = voiced[lo] * hop, (voiced[hi - 1] + 1) * hop
+    return Word(word.text, round(max(word.start, start), 3), round(min(word.end, end), 3), word.probability)
+
+
+def _stretched(word: Word) -> bool:
+    return word.end - word.start > STRETCHED[0] + STRETCHED[1] * _letters(word)
+
+
+def _letters(word: Word) -> int:
+    return sum(len(t) for t in normalize_word(word.text))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from pipeline.align.reference import Reference
+from pipeline.align.speech import Speech
+from pipeline.align.timing import Spans
 from pipeline.audio.chunks import Chunk
 from pipeline.whisper.attention import MAX_TOKENS, Window
 
-Spans = dict[int, tuple[float, float]]
 TokenCount = Callable[[Sequence[str]], int]
 
 WINDOW_LIMIT = 12.0  # unpadded windows: shorter ones encode cheaper per second
@@ -23,24 +25,26 @@ EDGE_SLACK = 0.25  # a line estimate may poke this far out of its chunk
 
 
 def plan(
+    ref: Reference,
     spans: Spans,
     unplaced: set[int],
-    words_of: dict[int, list[str]],
     breaks: Sequence[float],
+    speech: Speech,
     token_count: TokenCount,
-    chunks: Sequence[Chunk],
-    duration: float,
 ) -> list[tuple[list[int], Window]]:
     """(lines, window) pairs covering the ``unplaced`` lines, in time order.
 
     ``spans`` holds every spoken line: placed neighbours bound the windows.
+    ``breaks`` are times of unscripted speech, which no window may span.
     """
+    words_of = {i: ref.texts(i) for i in spans}
+    chunks = speech.chunks
     reused, rest = _chunk_runs(spans, unplaced, words_of, breaks, token_count, chunks)
     planned = [
         (run, Window(chunks[k].start, chunks[k].end, _words(run, words_of), chunk=k)) for k, run in reused
     ]
     for group in _group(rest, spans, words_of, breaks, token_count):
-        planned.append((group, _own_window(group, spans, words_of, duration)))
+        planned.append((group, _own_window(group, spans, words_of, speech.duration)))
     return sorted(planned, key=lambda pair: pair[0][0])
 
 

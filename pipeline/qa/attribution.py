@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from pipeline.align.evidence import GUESS_RESEMBLES, UNSCRIPTED_SPLIT_PAUSE
 from pipeline.normalize import normalize_word
+from pipeline.pace import LETTERS_PER_SECOND
 from pipeline.qa.diff import letters
 from pipeline.qa.edges import edge_owner, give, peel
 from pipeline.types import AlignedLine, LineStatus, Word
@@ -29,11 +31,11 @@ from pipeline.types import AlignedLine, LineStatus, Word
 SLACK = 0.15  # ASR word times drift about this far around the aligner's boundaries
 COVERED = 0.25  # share of a word a line's span must cover to claim it: Whisper stretches words into pauses
 MIN_WORD = 0.02  # seconds; Whisper gives some words no duration at all
-RUN_BREAK = 1.0  # a pause this long splits leftover speech into separate runs
+RUN_BREAK = UNSCRIPTED_SPLIT_PAUSE  # a pause this long splits leftover speech into runs, as in the aligner
 RESEMBLES = 0.5  # letter similarity of speech to a line that chance alone (almost) never reaches
 # Weaker resemblance still counts when the speech alone fills the unspoken line's
 # place and lasts about as long as the line would take to say.
-RESEMBLES_IN_PLACE = 0.3
+RESEMBLES_IN_PLACE = GUESS_RESEMBLES  # as the aligner judges a line misheard in its place
 DURATION_FIT = (0.6, 1.6)
 
 
@@ -174,4 +176,4 @@ def median_pace(slots: Sequence[AlignedLine]) -> float:
         for al in slots
         if al.status is LineStatus.ALIGNED and (al.end or 0.0) - (al.start or 0.0) > 0.3
     )
-    return paces[len(paces) // 2] if paces else 12.0
+    return paces[len(paces) // 2] if paces else LETTERS_PER_SECOND

@@ -12,13 +12,13 @@ import bisect
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
+from pipeline.align.evidence import SOUNDS_LIKE
 from pipeline.qa.diff import align_tokens, letters, tokenize, unheard_edge
 from pipeline.types import AlignedLine, Word
 
 EDGE_GAP = 0.6  # a run this close to a line may be that line's misheard edge
 EDGE_EXTRA_WORDS = 1  # how many more words a run may have than the edge it replaces
 EDGE_SOUNDALIKE_WORDS = 1  # a fused word, not a phrase: phrases are speech of their own
-SOUNDS_LIKE = 0.6  # share of letters found in order, as the aligner judges "heard"
 
 
 def give(heard: dict[int, list[int]], line: int, indices: Sequence[int]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from pipeline.align.evidence import UNSCRIPTED_MIN_SECONDS  # shorter bursts are breaths and clicks
 from pipeline.qa.attribution import Heard
 from pipeline.qa.diff import Op, edit_regions, similarity
 from pipeline.qa.fmt import clock
@@ -69,7 +70,6 @@ class Finding:
         return out
 
 
-UNSCRIPTED_MIN_SECONDS = 0.5  # as the aligner: shorter bursts are breaths and clicks
 UNSCRIPTED_MIN_LETTERS = 4  # a lone «в» or «и» is the ASR's timing slop, not a missing line
 LOW_CONFIDENCE = 0.5
 PACE_LIMITS = (0.5, 2.0)  # times the episode's median pace: beyond, a line is squeezed or stretched

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from pipeline.pace import spread
 from pipeline.subtitles.lint import Violation, check_cues
 from pipeline.subtitles.profiles import DEFAULT, Profile
 from pipeline.subtitles.retime import retime
@@ -149,13 +150,7 @@ def _token_times(tokens: Sequence[str], piece: _Piece, use_words: bool) -> list[
             out.append((s, min(max(w.end, s), hi)))
             floor = s
         return out
-    total = sum(len(t) + 1 for t in tokens) or 1
-    out, pos = [], 0
-    for t in tokens:
-        s = lo + (hi - lo) * pos / total
-        pos += len(t) + 1
-        out.append((s, lo + (hi - lo) * (pos - 1) / total))
-    return out
+    return spread(lo, hi, [len(t) for t in tokens], pause=1)
 
 
 def _match_cut(main: Sequence[str], other: Sequence[str], b: int) -> int:

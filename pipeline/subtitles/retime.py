@@ -61,8 +61,10 @@ def _span(cue: Cue, nxt: Cue | None, prev_end: float, p: Profile) -> tuple[float
         hold = start + p.min_duration
         if end - start < p.min_duration and (nxt is None or hold + p.min_gap < nxt.end + p.max_extend):
             end = hold
-    start, end = _ms(start), _ms(end)
-    return start, max(end, _ms(start + 0.001))
+    # Still too short (the next line is spoken over this one): the next cue waits. A cue
+    # nobody can read is worse than one shown late.
+    start = _ms(start)
+    return start, max(_ms(end), _ms(start + p.min_duration))
 
 
 def _ms(seconds: float) -> float:

@@ -35,11 +35,11 @@ def transcribe(
     Batches go to the engine's workers: each encodes, decodes and times its own
     chunks, so the cores stay busy through every step.
     """
-    tokenizer = make_tokenizer(engine)
     chunks = encoded.chunks
+    shared = engine.tokenizer()
 
     def work(indices: list[int]) -> list[Word]:
-        return _transcribe_batch(engine, tokenizer, encoded, indices)
+        return _transcribe_batch(engine, shared, encoded, indices)
 
     groups = engine.groups(len(chunks))
     for indices, words in zip(groups, engine.map(work, groups)):
@@ -92,10 +92,6 @@ def _heard(
             for (text, _), place in zip(words, places)
         ]
     return heard
-
-
-def make_tokenizer(engine: Engine) -> object:
-    return engine.tokenizer()
 
 
 def _decode(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +30,10 @@ R = TypeVar("R")
 # holds ~37 MB of cross-attention keys and values, so batches stay small.
 CPU_WORKERS = 2
 CPU_BATCH = 3
+
+# One tokenizer per loaded model and language, kept only while the model is.
+_TOKENIZERS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_TOKENIZERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,20 @@ class Engine:
         return self.mel(samples)
 
     def tokenizer(self) -> Any:
-        """faster-whisper's tokenizer for this model: transcribing ``language``, special tokens by name."""
+        """faster-whisper's tokenizer for this model: transcribing ``language``, special tokens by name.
+
+        Built once per loaded model and language and shared by every stage
+        (building one reads the model's vocabulary: ~0.3 s).
+        """
         from faster_whisper.tokenizer import Tokenizer
 
-        hf_tokenizer = self.whisper.hf_tokenizer
-        return Tokenizer(hf_tokenizer, self.multilingual, task="transcribe", language=self.language)
+        with _TOKENIZERS_LOCK:
+            built = _TOKENIZERS.setdefault(self.whisper, {})
+            if self.language not in built:
+                built[self.language] = Tokenizer(
+                    self.whisper.hf_tokenizer, self.multilingual, task="transcribe", language=self.language
+                )
+            return built[self.language]
 
     def groups(self, count: int) -> list[list[int]]:
         """``range(count)`` cut into batches of at most ``batch_size``, as even as the workers need.

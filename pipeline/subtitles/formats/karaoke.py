@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.pace import spread
 from pipeline.subtitles.formats._common import clean_rows, ms, timestamp
 from pipeline.subtitles.formats.webvtt import escape
 from pipeline.types import Cue
@@ -47,13 +48,7 @@ def word_times(cue: Cue, tokens: Sequence[str]) -> list[float]:
     """When each token starts: the aligned words' starts, or a share of the cue by characters."""
     if len(cue.words) == len(tokens):
         return [w.start for w in cue.words]
-    total = sum(len(t) + 1 for t in tokens) or 1
-    span = cue.end - cue.start
-    starts, pos = [], 0
-    for t in tokens:
-        starts.append(cue.start + span * pos / total)
-        pos += len(t) + 1
-    return starts
+    return [start for start, _ in spread(cue.start, cue.end, [len(t) for t in tokens], pause=1)]
 
 
 def _stamps(cue: Cue, tokens: Sequence[str]) -> list[float | None]:
