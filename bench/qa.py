@@ -195,12 +195,12 @@ def transcript_figures(
     )
 
 
-def real_report(name: str, truth: dict[str, Any], qa: dict[str, Any]) -> list[str]:
+def real_report(name: str, truth: dict[str, Any], qa: dict[str, Any], stages: str = "") -> list[str]:
     """The printed block of one real-speech episode."""
     figures = recovery(truth, qa)
     lines = [
         f"## {name}: {truth['duration'] / 60:.1f} min, {len(truth['lines'])} lines, "
-        f"{len(truth.get('changed_lines', []))} changed; WER {qa['wer']:.3f}",
+        f"{len(truth.get('changed_lines', []))} changed; WER {qa['wer']:.3f}{stages}",
         "transcript_error findings (false: on lines said as written):",
         TRANSCRIPT_HEAD,
     ]
@@ -219,13 +219,46 @@ def run_real(name: str, out_root: Path, results: Path | None = None) -> list[str
 
     files = realspeech.build(name)
     truth = json.loads(files.truth.read_text(encoding="utf-8"))
+    stages = ""
     if results is not None:
         out = results / name / "subpipe"
     else:
         out = out_root / name
-        run(files.audio, files.transcript, out, cache=StageCache(out_root / ".cache"))
+        result = run(files.audio, files.transcript, out, cache=StageCache(out_root / ".cache"))
+        seconds = result.stage_seconds
+        cached = f"; reused {', '.join(result.cache_hits)}" if result.cache_hits else ""
+        stages = f"; QA stage {seconds.get('qa', 0.0):.1f} s of {sum(seconds.values()):.1f} s{cached}"
     qa = json.loads((out / f"{files.audio.stem}.qa.json").read_text(encoding="utf-8"))
-    return real_report(name, truth, qa)
+    POOLED.append((truth, qa))
+    return real_report(name, truth, qa, stages)
+
+
+POOLED: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (truth, qa.json) of each real episode run
+
+
+def pooled_report(episodes: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
+    """The targets' figures over all the real episodes scored: false alarms per hour on the exact
+    transcripts, recall and precision on the edited ones, per verdict."""
+    exact = [(t, q) for t, q in episodes if not t.get("changed_lines")]
+    edited = [(t, q) for t, q in episodes if t.get("changed_lines")]
+    out = [f"## pooled: {len(exact)} exact episodes, {len(edited)} edited", TRANSCRIPT_HEAD]
+    for tier in ("likely", "possible"):
+        rows = [transcript_figures(t, q, tier) for t, q in episodes]
+        hours = sum(t["duration"] for t, _ in exact) / 3600
+        false = sum(transcript_figures(t, q, tier).false_alarms for t, q in exact)
+        found = sum(r.findings for r in rows if r.changed)
+        on = sum(r.on_changed for r in rows)
+        pooled = TranscriptFigures(
+            tier=tier,
+            findings=found,
+            false_alarms=false,
+            per_hour=false / hours if hours else float("nan"),
+            changed_found=sum(r.changed_found for r in rows),
+            changed=sum(r.changed for r in rows),
+            on_changed=on,
+        )
+        out.append(pooled.line() + "   (false/h: exact episodes; recall, precision: edited ones)")
+    return out
 
 
 def run_synthetic(episode: Path, out: Path) -> bool:
@@ -288,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             passed = run_synthetic(args.episode, args.out)
         else:
             print("\n".join(run_real(name, args.out, args.results)), flush=True)
+    if len(POOLED) > 1:
+        print("\n".join(pooled_report(POOLED)))
     return 0 if passed else 1
 
 

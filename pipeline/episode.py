@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from pipeline.subtitles import profiles
 from pipeline.subtitles.cues import Violation, build_cues, check_cues
 from pipeline.subtitles.formats import LAYOUTS, alignment_from_dict, alignment_to_dict, write_outputs
 from pipeline.types import Alignment, Cue, LineStatus, Word
-from pipeline.whisper import asr
+from pipeline.whisper import asr, forced
 from pipeline.whisper.attention import Attention
 from pipeline.whisper.belongs import likelihood_ratio
 from pipeline.whisper.encoder import EncodedAudio
@@ -35,6 +35,7 @@ Progress = Callable[[str, float, float], None]  # stage, done, total (seconds of
 # A stage's cached results are valid for the code that made them.
 ASR_VERSION = code_version("pipeline.whisper.asr", "pipeline.audio", "pipeline.align.timing")
 ALIGN_VERSION = code_version("pipeline.align", "pipeline.transcript", "pipeline.audio")
+VERDICT_VERSION = code_version("pipeline.whisper.forced")  # the QA's scores of texts over the audio
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,13 @@ class Result:
             f"{counts[LineStatus.UNSPOKEN]} unspoken, {counts[LineStatus.NO_TEXT]} without Russian; "
             f"{len(self.alignment.unscripted)} unscripted stretches; {len(self.cues)} cues; "
             f"{self.alignment.duration:.0f} s of audio in {wall:.1f} s ({speed:.1f}x real time)"
-            f"{''.join('; ' + note for note in self.notes)}{self._violations_summary()}"
+            f"{''.join('; ' + note for note in self.notes)}{self._violations_summary()}{self._qa_summary()}"
         )
+
+    def _qa_summary(self) -> str:
+        if self.qa_report is None:
+            return ""
+        return f"; QA: {qa.listed(self.qa_report.report)}{self.qa_report.patch_note()}"
 
     def _violations_summary(self) -> str:
         if not self.violations:
@@ -211,8 +217,13 @@ def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
         clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
 
 
+def _kept(stack: ExitStack, encoded: EncodedAudio) -> AbstractContextManager[EncodedAudio]:
+    """Keep the chunk encodings until the QA report has used them (``stack`` closes them)."""
+    return nullcontext(stack.enter_context(encoded))
+
+
 def cache_keys(audio_path: Path, transcript_path: Path, settings: Settings) -> dict[str, str]:
-    """The stage cache's key for each cached stage of an episode (``asr``, ``align``).
+    """The stage cache's key for each cached stage of an episode (``asr``, ``align``, ``verdict``).
 
     A batch on a cluster reads them to send a worker the entries its episode can reuse.
     """
@@ -221,7 +232,7 @@ def cache_keys(audio_path: Path, transcript_path: Path, settings: Settings) -> d
     align_key = make_key(audio_key, *map(file_digest, texts), ALIGN_VERSION)
     if not settings.asr:
         align_key = make_key(align_key, "read-along")
-    return {"asr": audio_key, "align": align_key}
+    return {"asr": audio_key, "align": align_key, "verdict": make_key(audio_key, VERDICT_VERSION)}
 
 
 def run(
@@ -260,6 +271,21 @@ def run(
     ``ModelError``, ``AlignmentError``, ``OutputError``); each carries its
     ``exit_code`` and a one-line ``message``.
     """
+    with ExitStack() as stack:
+        return _run(stack, audio_path, transcript_path, out_dir, settings, engine, progress, cache, subtitles)
+
+
+def _run(
+    stack: ExitStack,
+    audio_path: str | Path,
+    transcript_path: str | Path,
+    out_dir: str | Path,
+    settings: Settings,
+    engine: asr.Engine | None,
+    progress: Progress | None,
+    cache: StageCache | None,
+    subtitles: bool,
+) -> Result:
     audio_path, transcript_path, out_dir = Path(audio_path), Path(transcript_path), Path(out_dir)
     cache = cache or StageCache(None)
     profile = profiles.load(settings.profile)  # before the slow stages, so a typo fails at once
@@ -267,7 +293,8 @@ def run(
         raise ValueError(f"vtt_layout must be one of {LAYOUTS}, got {settings.vtt_layout!r}")
     clock: dict[str, float] = {}
     with _timed(clock, "parse"):
-        lines = transcript.read(transcript_path, settings.english)
+        source = transcript.read_source(transcript_path, settings.english)
+        lines = list(source.lines)
     audio.check_file(audio_path)
     lazy = _LazyEngine(settings, engine, clock)
     keys = cache_keys(audio_path, transcript_path, settings) if cache.root else {}
@@ -281,6 +308,7 @@ def run(
     notes: list[str] = []  # what the stages run here say of themselves, for the summary line
     if words is not None and not words and settings.asr:
         raise _no_speech(audio_path)
+    encoded: EncodedAudio | None = None
     if words is None or alignment is None:
         with _timed(clock, "vad"):
             env = envelope(samples)
@@ -290,7 +318,9 @@ def run(
         # Read-along only aligns known text, which needs no padding to 30 s.
         recheck: frozenset[int] = frozenset()  # lines whose pseudo-ASR times need a second look
         squeeze = 1.0 if settings.asr else READ_ALONG_SQUEEZE
-        with EncodedAudio(lazy.engine, samples, speech, pad=settings.asr, squeeze=squeeze) as encoded:
+        with _kept(
+            stack, EncodedAudio(lazy.engine, samples, speech, pad=settings.asr, squeeze=squeeze)
+        ) as encoded:
             attention = Attention(lazy.engine, encoded)
             if words is None and settings.asr:
                 total = audio.duration(samples)
@@ -334,7 +364,17 @@ def run(
         result.engine = lazy.loaded.describe()
     if settings.asr:  # the report sets the ASR against the transcript: nothing to set without one
         with _timed(clock, "qa"):
-            report = qa.build(alignment, words, cues, violations)
-            result.qa_report = qa.write_reports(out_dir, audio_path.stem, report, samples)
+            verdict_key = keys.get("verdict", "")
+            scorer = forced.Remembered(
+                lambda: forced.ForcedScorer(lazy.engine, samples, encoded),
+                cache.get("verdict", verdict_key, dict),
+            )
+            report = qa.build(alignment, words, cues, violations, scorer)
+            if scorer.added:
+                cache.put("verdict", verdict_key, scorer.known)
+            result.qa_report = qa.write_reports(out_dir, audio_path.stem, report, samples, source)
         result.outputs += result.qa_report.paths
+        result.cache_hits = list(cache.hits)  # the QA's verdicts may come from the cache too
+        if lazy.loaded is not None:
+            result.engine = lazy.loaded.describe()
     return result

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import encoding
@@ -40,7 +41,7 @@ from pipeline.errors import TranscriptError
 from pipeline.fileio import check_input
 from pipeline.types import Line
 
-__all__ = ["LAYOUTS", "MAX_BYTES", "MAX_ROWS", "compose", "decode", "parse", "read"]
+__all__ = ["LAYOUTS", "MAX_BYTES", "MAX_ROWS", "Source", "compose", "decode", "parse", "read", "read_source"]
 
 LAYOUTS = ("bilingual", "tsv", "plain")
 
@@ -56,6 +57,7 @@ MAX_ROWS = 100_000
 _CYRILLIC_RE = re.compile(f"[{CYRILLIC}]")
 _LATIN_RE = re.compile(f"[{LATIN}]")
 _WORD_RE = re.compile(r"\S+")
+_NEWLINE_RE = re.compile(r"\r\n|\n|\r")
 
 _RU, _EN, _MIXED, _NONE = "ru", "en", "mixed", "none"
 
@@ -80,9 +82,11 @@ def decode(data: bytes, path: str | Path | None = None) -> str:
     Windows-1252, ...). Raises ``TranscriptError`` for binary data and for
     bytes no known encoding reads as text.
     """
-    return encoding.decode(
-        data, path, TranscriptError, binary_hint="give the transcript's .txt or .tsv file"
-    ).text
+    return _decoded(data, path).text
+
+
+def _decoded(data: bytes, path: str | Path | None) -> encoding.Decoded:
+    return encoding.decode(data, path, TranscriptError, binary_hint="give the transcript's .txt or .tsv file")
 
 
 def _normalize_newlines(text: str) -> str:
@@ -247,20 +251,44 @@ def read(path: str | Path, english: str | Path | None = None) -> list[Line]:
     as a transcript, has no Russian, or lists each English line before its
     Russian one (``SubtitleError``, exit 8, for subtitles without cues).
     """
+    return list(read_source(path, english).lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A transcript as read, with what a change to the file must keep: its bytes, the encoding it
+    was read in, its line ending, and whether it is a subtitle file. Each line's ``source_line``
+    is the 1-based row of the file it starts on, rows ending at a CR LF, an LF or a lone CR."""
+
+    path: Path
+    lines: tuple[Line, ...]
+    data: bytes
+    encoding: str  # the Python codec the file was read with
+    newline: str  # "\r\n", "\n" or "\r" (the first one in the file; "" for a file of one row)
+    subtitles: bool = False  # an SRT or WebVTT file: its cues became the lines
+    replaced: int = 0  # bytes no encoding could read, shown as U+FFFD
+
+
+def read_source(path: str | Path, english: str | Path | None = None) -> Source:
+    """:func:`read`, keeping what was found on the way (:class:`Source`)."""
     path = Path(path)
     check_input(path, "transcript", TranscriptError, MAX_BYTES)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise TranscriptError(path, _unreadable(exc)) from exc
-    text = decode(data, path)
+    decoded = _decoded(data, path)
+    text = decoded.text
     lines = _subtitle_lines(path, text, english)
+    found = _NEWLINE_RE.search(text)
+    newline = found.group(0) if found else ""
+    subtitles = lines is not None
     if lines is None:
         lines = parse(text, path)
         check_languages(lines, path, bilingual=True)
     else:
         check_languages(lines, path, bilingual=False)  # cues pair their rows themselves
-    return lines
+    return Source(path, tuple(lines), data, decoded.encoding, newline, subtitles, decoded.replaced)
 
 
 def _subtitle_lines(path: Path, text: str, english: str | Path | None) -> list[Line] | None:

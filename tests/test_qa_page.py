@@ -7,23 +7,47 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.normalize import normalize_text
 from pipeline.qa import build, write_reports
 from pipeline.subtitles.cues import build_cues, check_cues
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Word
+from pipeline.whisper.forced import TextScore
 from tests.browser import ARTIFACTS, browser  # noqa: F401
 
 FIRST, LAST = 0, 12  # sample lines the page is built from
 UNSPOKEN = 4  # its text stays, its words are not heard
 UNSCRIPTED = 6  # its words are heard, its text is left out of the transcript
 CHANGED = (8, "поправок", "законов")  # line, what was said, what the transcript says
+MISHEARD = (11, "профильным", "правильным")  # line, what was said (and written), what the ASR heard
+
+
+class Audio:
+    """Stands in for the decoder forced through a text: a word said costs 0.5 nats, one not said 15."""
+
+    def __init__(self, said: set[str]) -> None:
+        self.said = said
+
+    def __call__(self, passages):
+        out = []
+        for p in passages:
+            tokens = normalize_text(" ".join(p.words))
+            out.append(TextScore(sum(-0.5 if t in self.said else -15.0 for t in tokens), len(tokens)))
+        return out
 
 
 def sample_report(folder: Path, samples: np.ndarray, truth: dict) -> Path:
-    """A report as if the ASR and aligner were perfect on the sample, with three known problems."""
+    """A report as if the ASR and aligner were perfect on the sample, with three known problems, and
+    one word the ASR misheard; the audio (a stand-in) says the changed word is likely, the misheard
+    one possible."""
     lines: list[AlignedLine] = []
     words: list[Word] = []
+    said: set[str] = set()
     for source in truth["lines"][FIRST:LAST]:
         heard = [Word(w["text"], w["start"], w["end"], 0.95) for w in source["words"]]
+        if source["index"] != UNSPOKEN:
+            said.update(normalize_text(source["ru"]))
+        if source["index"] == MISHEARD[0]:
+            heard = [Word(w.text.replace(MISHEARD[1], MISHEARD[2]), w.start, w.end, 0.6) for w in heard]
         if source["index"] != UNSPOKEN:
             words.extend(heard)
         if source["index"] == UNSCRIPTED:
@@ -40,7 +64,8 @@ def sample_report(folder: Path, samples: np.ndarray, truth: dict) -> Path:
             )
     alignment = Alignment("sample.ogg", truth["duration"], "whisper-base", tuple(lines))
     cues = build_cues(alignment.lines)
-    return write_reports(folder, "sample", build(alignment, words, cues, check_cues(cues)), samples).paths[0]
+    report = build(alignment, words, cues, check_cues(cues), Audio(said))
+    return write_reports(folder, "sample", report, samples).paths[0]
 
 
 def test_page_loads_offline_lists_the_findings_and_plays_a_clip(
@@ -63,16 +88,33 @@ def test_page_loads_offline_lists_the_findings_and_plays_a_clip(
 
     rows = page.locator("#findings tbody tr")
     assert rows.count() == len(findings)
-    shown = [(r.get_attribute("data-kind"), r.locator("td").nth(3).inner_text()) for r in rows.all()]
-    assert shown == [(f["kind"], "" if f["line"] is None else str(f["line"])) for f in findings]
+    shown = {
+        r.get_attribute("id"): (r.get_attribute("data-kind"), r.get_attribute("data-verdict"))
+        for r in rows.all()
+    }
+    assert shown == {f"finding-{n}": (f["kind"], f.get("verdict")) for n, f in enumerate(findings)}
     changed_line = CHANGED[0] - 1  # the unscripted line before it is not in the transcript
-    assert ("unspoken", str(UNSPOKEN)) in shown and ("unscripted", "") in shown
-    assert ("transcript_error", str(changed_line)) in shown
-    n = findings.index(
-        next(f for f in findings if f["kind"] == "transcript_error" and f["line"] == changed_line)
-    )
-    error_row = page.locator(f"#finding-{n}")
+    misheard_line = MISHEARD[0] - 1
+    kinds = {(f["kind"], f["line"], f.get("verdict")) for f in findings}
+    assert {("unspoken", UNSPOKEN, None), ("unscripted", None, None)} <= kinds
+    assert {
+        ("transcript_error", changed_line, "likely"),
+        ("transcript_error", misheard_line, "possible"),
+    } <= kinds
+    assert findings[0]["verdict"] == "likely"  # the likely one leads qa.json as it leads the page
+    # The page leads with what is likely; the possible ones wait, folded, below the other kinds.
+    assert page.locator(".card").first.inner_text().startswith("Likely transcript errors\n1")
+    likely_rows = page.locator("#likely tbody tr")
+    assert likely_rows.count() == 1
+    error_row = likely_rows.first
     assert CHANGED[1] in error_row.inner_text() and CHANGED[2] in error_row.inner_text()
+    heads = page.locator("#findings h2").all_inner_texts()
+    assert heads[0] == "Likely transcript errors (1)" and heads[-1] == "Possible transcript errors (1)"
+    assert heads.index("Unspoken lines (1)") < heads.index("Unscripted speech (1)") < len(heads) - 1
+    possible_row = page.locator("#possible tbody tr").first
+    assert not possible_row.is_visible()
+    page.locator("#possible summary").click()
+    assert possible_row.is_visible() and MISHEARD[2] in possible_row.inner_text()
     assert page.locator(f"#line-{changed_line} .d").inner_text().strip(".,") == CHANGED[2]
 
     button = error_row.locator("button.play")

@@ -9,6 +9,7 @@ audio of lines from elsewhere in the sample is put in without their text
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +104,16 @@ def test_findings_recover_the_edits_and_qa_reuses_the_cache(
     assert figures.changed_recall >= 0.8, figures
     findings = report["findings"]
     shape = {"kind", "line", "start", "end", "score", "reference", "heard", "detail"}
-    assert all(set(f) == shape for f in findings)
-    assert [f["score"] for f in findings] == sorted((f["score"] for f in findings), reverse=True)
+    errors = [f for f in findings if f["kind"] == "transcript_error"]
+    assert all(set(f) == shape for f in findings if f["kind"] != "transcript_error")
+    assert all(
+        shape | {"verdict", "evidence"} <= set(f) <= shape | {"verdict", "evidence", "corrected"}
+        for f in errors
+    )
+    likely = [f for f in findings if f.get("verdict") == "likely"]
+    rest = findings[len(likely) :]
+    assert findings[: len(likely)] == likely and not [f for f in rest if f.get("verdict") == "likely"]
+    assert [f["score"] for f in rest] == sorted((f["score"] for f in rest), reverse=True)
     assert all(0.0 <= f["score"] <= 1.0 and f["start"] <= f["end"] for f in findings)
     assert {f["kind"] for f in findings} <= {k.value for k in Kind}
     english_only = next(ln["index"] for ln in truth["lines"] if not ln["ru"])
@@ -125,7 +134,41 @@ def test_findings_recover_the_edits_and_qa_reuses_the_cache(
     assert main(["qa", str(audio), str(transcript), "--out", str(out), "--no-progress"]) == 0
 
     said = capsys.readouterr().out
-    assert "reused: asr, align" in said and "edited.qa.html" in said
+    assert "reused: asr, align, verdict" in said and "edited.qa.html" in said
     assert not list(out.glob("edited.*.srt"))
     again = json.loads((out / "edited.qa.json").read_text(encoding="utf-8"))
     assert again["findings"] == findings and again["wer"] == report["wer"]
+
+
+def test_the_patch_corrects_the_changed_words_and_a_rerun_finds_them_no_more(
+    tmp_path: Path, sample_samples, sample_truth, capsys
+) -> None:
+    audio, transcript, truth = build_episode(sample_samples, sample_truth, tmp_path)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    command = ["run", str(audio), str(transcript), "--out", str(out), "--cache", str(cache), "--no-progress"]
+    original = transcript.read_bytes()
+    changed = {c["line"] for c in truth["changed_words"]}
+
+    assert main(command) == 0
+    first = capsys.readouterr().out
+    report = json.loads((out / "edited.qa.json").read_text(encoding="utf-8"))
+    likely = [f for f in report["findings"] if f.get("verdict") == "likely"]
+    patch = out / "edited.qa.patch"
+    applied = subprocess.run(["git", "apply", str(patch)], cwd=tmp_path, capture_output=True, text=True)
+    corrected = transcript.read_bytes()
+    transcript.write_bytes(original)
+    patched = subprocess.run(["patch", "-p1", "-i", str(patch)], cwd=tmp_path, capture_output=True, text=True)
+    assert main(command) == 0
+    second = capsys.readouterr().out
+    again = json.loads((out / "edited.qa.json").read_text(encoding="utf-8"))
+
+    with capsys.disabled():
+        print(f"\n{first}{second}")
+    assert {f["line"] for f in likely} == changed  # every changed word, and nothing else
+    assert "likely transcript errors" in first and "edited.qa.patch" in first
+    assert applied.returncode == 0 and patched.returncode == 0, applied.stderr + patched.stdout
+    assert transcript.read_bytes() == corrected  # both tools make the same file
+    assert all(c["written"] not in corrected.decode() for c in truth["changed_words"])
+    assert not [f for f in again["findings"] if f.get("verdict") == "likely"]
+    assert "0 likely transcript errors" in second and "transcribe" not in second  # the ASR was cached
+    assert not patch.exists()

@@ -185,7 +185,7 @@ def _interrupt_in(stage: str, monkeypatch: pytest.MonkeyPatch, out: Path) -> Non
         raise KeyboardInterrupt
 
     targets = {
-        "parse": "pipeline.transcript.read",
+        "parse": "pipeline.transcript.read_source",
         "decode": "pipeline.audio.decode",
         "transcribe": "pipeline.whisper.asr.transcribe",
         "align": "pipeline.episode.align",

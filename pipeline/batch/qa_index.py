@@ -13,8 +13,9 @@
 The figures come from the manifest (the batch keeps each episode's
 :func:`pipeline.qa.headline`), not from reading the reports back; an
 episode without them is listed with its status and error. Worst
-first means: episodes without a report (something failed), then those with
-the most findings that need a look (score >= ``SERIOUS``), then higher WER.
+first means: episodes without a report (something failed), then those with the
+most likely transcript errors, then the most findings that need a look
+(score >= ``SERIOUS``), then higher WER.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ COLUMNS = [
     "status",
     "wer",
     "cer",
+    "likely",
+    "possible",
     "findings",
     "serious",
     *(k.value for k in Kind),
@@ -59,13 +62,15 @@ class Row:
     counts: dict[str, int] = field(default_factory=dict)
     serious: int = 0
     top_score: float = 0.0
+    likely: int = 0  # transcript errors the audio supports
+    possible: int = 0  # transcript errors it does not decide
 
     @property
     def findings(self) -> int:
         return sum(self.counts.values())
 
-    def sort_key(self) -> tuple[int, int, float, str]:
-        return (0 if self.wer is None else 1, -self.serious, -(self.wer or 0.0), self.stem)
+    def sort_key(self) -> tuple[int, int, int, float, str]:
+        return (0 if self.wer is None else 1, -self.likely, -self.serious, -(self.wer or 0.0), self.stem)
 
     def cells(self) -> dict[str, str]:
         out = {
@@ -73,6 +78,8 @@ class Row:
             "status": self.status,
             "wer": "" if self.wer is None else f"{self.wer:.4f}",
             "cer": "" if self.cer is None else f"{self.cer:.4f}",
+            "likely": "" if self.wer is None else str(self.likely),
+            "possible": "" if self.wer is None else str(self.possible),
             "findings": "" if self.wer is None else str(self.findings),
             "serious": "" if self.wer is None else str(self.serious),
             "top_score": "" if self.wer is None else f"{self.top_score:.3f}",
@@ -112,6 +119,8 @@ def read_row(out_root: Path, episode: dict[str, Any]) -> Row:
         dict(scores.get("counts", {})),
         int(scores.get("serious", 0)),
         float(scores.get("top_score", 0.0)),
+        int(scores.get("likely", 0)),
+        int(scores.get("possible", 0)),
     )
 
 
@@ -137,7 +146,18 @@ def render_index(rows: Sequence[Row]) -> str:
     kinds = [k.value for k in Kind]
     head = "".join(
         f"<th>{escape(c.replace('_', ' '))}</th>"
-        for c in ["episode", "status", "WER", "CER", "findings", "serious", *kinds, "error"]
+        for c in [
+            "episode",
+            "status",
+            "likely",
+            "possible",
+            "WER",
+            "CER",
+            "findings",
+            "serious",
+            *kinds,
+            "error",
+        ]
     )
     body = []
     for row in rows:
@@ -145,6 +165,8 @@ def render_index(rows: Sequence[Row]) -> str:
         link = f'<a href="{escape(row.report)}">{name}</a>' if row.report else name
         cells = row.cells()
         numbers = [
+            cells["likely"],
+            cells["possible"],
             percent(row.wer) if row.wer is not None else "",
             percent(row.cer) if row.cer is not None else "",
             cells["findings"],
@@ -162,8 +184,10 @@ def render_index(rows: Sequence[Row]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>QA summary</title><style>{STYLE}</style></head><body>"
         f"<h1>QA summary: {len(rows)} episodes</h1>"
-        f'<p class="note">Worst first: episodes without a report, then by findings scoring {SERIOUS} or more '
-        "(serious), then by WER.</p>"
+        f'<p class="note">Worst first: episodes without a report, then by likely transcript errors (the '
+        "audio supports what was heard over what is written), then by findings scoring "
+        f"{SERIOUS} or more (serious), then by WER. Possible transcript errors are the ASR's disagreements "
+        "the audio does not decide.</p>"
         f'<table id="episodes"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         "</body></html>\n"
     )

@@ -22,6 +22,7 @@ class Summary:
     attempted: int = 0  # episodes this run worked on
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
+    likely: dict[str, int] = field(default_factory=dict)  # likely transcript errors per episode with any
 
     def line(self) -> str:
         failed = f"{len(self.failed)} failed"
@@ -33,8 +34,18 @@ class Summary:
         lead = "batch: nothing to do: " if self.attempted == 0 else "batch: "
         return (
             f"{lead}{', '.join(counts)}; {self.audio_seconds / 3600:.2f} h of audio "
-            f"in {_clock(self.wall_seconds)} -> {self.out_root}/{MANIFEST_NAME}"
+            f"in {_clock(self.wall_seconds)}{self._likely()} -> {self.out_root}/{MANIFEST_NAME}"
         )
+
+    def _likely(self) -> str:
+        """The QA's headline: likely transcript errors, and the episodes with most (index.html lists all)."""
+        if not self.likely:
+            return ""
+        total = sum(self.likely.values())
+        worst = sorted(self.likely, key=lambda stem: (-self.likely[stem], stem))
+        names = ", ".join(worst[:3]) + (", ..." if len(worst) > 3 else "")
+        episodes = f"{len(worst)} episode{'s' if len(worst) != 1 else ''}"
+        return f"; QA: {total} likely transcript error{'s' if total != 1 else ''} in {episodes} ({names})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +55,7 @@ class Summary:
             "unpaired": len(self.unpaired),
             "audio_hours": round(self.audio_seconds / 3600, 4),
             "wall_seconds": round(self.wall_seconds, 2),
+            "likely": sum(self.likely.values()),
         }
 
     def check(self) -> None:
@@ -62,6 +74,8 @@ def summarize(manifest: Manifest, run_id: str, out_root: Path, attempted: int, w
     for stem in sorted(manifest.records):
         record = manifest.records[stem]
         this_run = record.run == run_id
+        if record.status is Status.DONE and (record.scores or {}).get("likely"):
+            summary.likely[stem] = int((record.scores or {})["likely"])
         if record.status is Status.DONE and this_run:
             summary.done.append(stem)
             summary.audio_seconds += record.audio_seconds or 0.0

@@ -8,8 +8,8 @@ transcript shows wrong text; doubtful timing and rule breaks are cosmetic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 from pipeline.align.evidence import UNSCRIPTED_MIN_SECONDS  # shorter bursts are breaths and clicks
@@ -17,6 +17,7 @@ from pipeline.qa.attribution import Heard
 from pipeline.qa.diff import Op, edit_regions, similarity
 from pipeline.qa.fmt import clock
 from pipeline.qa.scores import SegmentScore
+from pipeline.qa.verdict import LIKELY, MARGIN, Verdict, apply
 from pipeline.subtitles.cues import Violation
 from pipeline.types import AlignedLine, Cue, LineStatus, Word
 
@@ -41,6 +42,16 @@ class Finding:
     reference: str
     heard: str
     detail: str
+    verdict: Verdict | None = None  # transcript errors only: what the audio says of the difference
+    corrected: str = ""  # a likely transcript error: the Russian line with the heard words in place
+
+    @property
+    def likely(self) -> bool:
+        return self.verdict is not None and self.verdict.verdict == LIKELY
+
+    def tier(self) -> str:
+        """``likely`` or ``possible`` for a transcript error, else the kind."""
+        return self.verdict.verdict if self.verdict is not None else self.kind.value
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -50,6 +61,12 @@ class Finding:
             round(self.end, 3),
             round(self.score, 3),
         )
+        del out["verdict"], out["corrected"]
+        if self.verdict is not None:
+            out["verdict"] = self.verdict.verdict
+            out["evidence"] = self.verdict.evidence()
+            if self.corrected:
+                out["corrected"] = self.corrected
         return out
 
 
@@ -60,10 +77,16 @@ PACE_LIMITS = (0.5, 2.0)  # times the episode's median pace: beyond, a line is s
 # still counts in WER and shows in the line's diff, but is not listed as a finding.
 TRANSCRIPT_ERROR_FLOOR = 0.15
 NEAR_MISS = 0.7  # letter similarity at which a misheard word still shows the ASR was on track
+LIKELY_SCORE = 0.6  # the least a likely transcript error scores: above SERIOUS, below a lost line
+# A possible one keeps this share of its score: below SERIOUS, ranked as before among its kind.
+POSSIBLE_SHARE = 0.5
 
 
 def rank(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.score, f.start, f.line if f.line is not None else -1))
+    """Likely transcript errors first, then the rest, each most important first."""
+    return sorted(
+        findings, key=lambda f: (not f.likely, -f.score, f.start, f.line if f.line is not None else -1)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +100,7 @@ class Evidence:
     cues: Sequence[Cue]
     violations: Sequence[Violation]
     pace: float  # the episode's median letters per second
+    verdicts: dict[tuple[int, int], Verdict] = field(default_factory=dict)  # per (line, place): see places()
 
 
 def find_all(ev: Evidence) -> list[Finding]:
@@ -102,19 +126,40 @@ def place(lines: Sequence[AlignedLine], index: int) -> tuple[float, float]:
     return before, max(before, after)
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One place where a line's text and what was heard for it differ."""
+
+    line: AlignedLine
+    segment: SegmentScore
+    heard: tuple[Word, ...]  # every word heard for the line
+    number: int  # the place's number within its line
+    region: Op
+    regions: tuple[Op, ...]  # all the line's places
+
+
+def places(
+    lines: Sequence[AlignedLine], segments: dict[int, SegmentScore], heard: Heard, words: Sequence[Word]
+) -> Iterator[Place]:
+    """Every place a transcript error may be, line by line: the lines heard (not revived from unspoken)."""
+    for al in lines:
+        seg = segments.get(al.line.index)
+        if al.status is not LineStatus.ALIGNED or seg is None or al.line.index in heard.revived:
+            continue
+        said = tuple(words[j] for j in heard.lines.get(al.line.index, ()))
+        regions = tuple(edit_regions(seg.ops, seg.ref, seg.hyp))
+        for number, region in enumerate(regions):
+            yield Place(al, seg, said, number, region, regions)
+
+
 def transcript_errors(ev: Evidence) -> list[Finding]:
     out: list[Finding] = []
-    for al in ev.lines:
-        seg = ev.segments.get(al.line.index)
-        if al.status is not LineStatus.ALIGNED or seg is None or al.line.index in ev.heard.revived:
-            continue
-        heard = [ev.words[j] for j in ev.heard.lines.get(al.line.index, ())]
-        regions = edit_regions(seg.ops, seg.ref, seg.hyp)
-        for region in regions:
-            hits = _heard_elsewhere(seg, regions, region)
-            finding = _transcript_error(al, seg, region, heard, hits)
-            if finding is not None:
-                out.append(finding)
+    for place in places(ev.lines, ev.segments, ev.heard, ev.words):
+        hits = _heard_elsewhere(place.segment, place.regions, place.region)
+        verdict = ev.verdicts.get((place.line.line.index, place.number))
+        finding = _transcript_error(place, hits, verdict)
+        if finding is not None:
+            out.append(finding)
     return out
 
 
@@ -131,9 +176,8 @@ def _heard_elsewhere(seg: SegmentScore, regions: Sequence[Op], region: Op) -> in
     return sum(op.ref_end - op.ref_start for op in seg.ops if op.kind == "equal") + near
 
 
-def _transcript_error(
-    al: AlignedLine, seg: SegmentScore, region: Op, heard: Sequence[Word], hits: int
-) -> Finding | None:
+def _transcript_error(place: Place, hits: int, verdict: Verdict | None) -> Finding | None:
+    al, seg, region, heard = place.line, place.segment, place.region, place.heard
     ref_words = sorted({seg.ref.owner[i] for i in range(region.ref_start, region.ref_end)})
     hyp_words = sorted({seg.hyp.owner[j] for j in range(region.hyp_start, region.hyp_end)})
     said = [heard[k] for k in hyp_words]
@@ -152,7 +196,8 @@ def _transcript_error(
     else:
         certainty, weight, what = min(w.probability for w in said), 0.9, "heard differently"
     score = weight * certainty * (0.5 + 0.5 * context) * shape * _distinctness(written, spoken)
-    if score < TRANSCRIPT_ERROR_FLOOR:
+    likely = verdict is not None and verdict.verdict == LIKELY
+    if score < TRANSCRIPT_ERROR_FLOOR and not likely:
         return None
     start, end = _region_time(al, ref_words, said)
     detail = (
@@ -162,7 +207,18 @@ def _transcript_error(
     )
     if said:
         detail += f" (ASR confidence {min(w.probability for w in said):.2f})"
-    return Finding(Kind.TRANSCRIPT_ERROR, al.line.index, start, end, score, written, spoken, detail)
+    corrected = ""
+    if verdict is not None:
+        detail += f"; {verdict.reason}"
+    if likely and verdict is not None and verdict.margin is not None:
+        # The audio decided: as serious as a lost line, the wider the margin the surer.
+        score = LIKELY_SCORE + (1 - LIKELY_SCORE) * min(1.0, verdict.margin / (3 * MARGIN))
+        corrected = " ".join(apply(al.line.ru.split(), verdict.edits))
+    else:
+        score *= POSSIBLE_SHARE
+    return Finding(
+        Kind.TRANSCRIPT_ERROR, al.line.index, start, end, score, written, spoken, detail, verdict, corrected
+    )
 
 
 def _distinctness(written: str, spoken: str) -> float:

@@ -16,9 +16,10 @@ from pipeline.qa.clips import Clip
 from pipeline.qa.diff import NORMALISATION, differing_words
 from pipeline.qa.findings import Finding, Kind, place
 from pipeline.qa.fmt import clock, percent
-from pipeline.qa.report_text import finding_counts
+from pipeline.qa.report_text import finding_counts, tier_counts
 from pipeline.qa.scores import SegmentScore
 from pipeline.qa.timeline import COLOURS, KIND_COLOURS, render
+from pipeline.qa.verdict import LIKELY, POSSIBLE
 from pipeline.types import AlignedLine, LineStatus, Word
 
 DOUBTFUL = 0.5  # ASR word probability under which a heard word is shown as doubtful
@@ -53,6 +54,8 @@ tr.unspoken td.ref{color:#9b1c1c}tr.run td{background:#fff7ef}
 button.play{border:1px solid #c5ccd3;background:#fff;border-radius:14px;width:28px;height:24px;cursor:pointer}
 button.play.playing{background:#1d2329;color:#fff}
 body.only-diff tr.same{display:none}
+details#possible summary{cursor:pointer;margin:28px 0 8px}details#possible summary h2{display:inline;margin:0}
+#likely td.ref{white-space:nowrap}
 """
 
 SCRIPT = """
@@ -99,7 +102,10 @@ def clip_stretches(report: Report) -> list[tuple[str, float, float]]:
     return out
 
 
-def render_page(report: Report, stem: str, clips: dict[str, Clip]) -> str:
+def render_page(report: Report, stem: str, clips: dict[str, Clip], patch: str = "") -> str:
+    """The page: likely transcript errors first (``patch`` says where their corrections are, or why
+    there are none), then each other kind in its own section, and the possible transcript errors
+    folded away."""
     segments = report.scores.by_line()
     runs = [(report.words[r[0]].start, report.words[r[-1]].end, r) for r in report.heard.runs]
     svg = render(
@@ -120,8 +126,7 @@ def render_page(report: Report, stem: str, clips: dict[str, Clip]) -> str:
         "<h2>Timeline</h2>",
         svg,
         _legend(),
-        f'<h2>Findings <span class="meta">({len(report.findings)}, most important first)</span></h2>',
-        _findings_table(report.findings, clips),
+        _findings_sections(report.findings, clips, patch),
         '<h2>Lines</h2><label><input type="checkbox" id="only-diff"> only lines that differ</label>',
         _lines_table(report, segments, runs, clips),
         '<div hidden id="clips">',
@@ -141,7 +146,9 @@ def render_page(report: Report, stem: str, clips: dict[str, Clip]) -> str:
 def _cards(report: Report) -> str:
     s = report.scores
     counts = finding_counts(report)
+    tiers = tier_counts(report)
     cards = [
+        ("Likely transcript errors", str(tiers[LIKELY]), f"{tiers[POSSIBLE]} more possible"),
         (
             "WER",
             percent(s.wer),
@@ -153,7 +160,7 @@ def _cards(report: Report) -> str:
             f"{s.chars.substitutions + s.chars.deletions + s.chars.insertions} chars differ",
         ),
         ("Lines", str(len(report.alignment.lines)), f"{counts['unspoken']} not heard"),
-        ("Findings", str(len(report.findings)), f"{counts['transcript_error']} transcript errors"),
+        ("Findings", str(len(report.findings)), f"{counts['transcript_error']} transcript errors in all"),
         ("Unscripted", str(counts["unscripted"]), "speech with no line"),
     ]
     items = "".join(
@@ -184,23 +191,94 @@ def _play(key: str, clips: dict[str, Clip]) -> str:
     return f'<button class="play" data-clip="{key}" title="{title}" aria-label="{title}">\u25b6</button>'
 
 
-def _findings_table(findings: Sequence[Finding], clips: dict[str, Clip]) -> str:
+SECTIONS = (
+    ("unspoken", "Unspoken lines", {Kind.UNSPOKEN}),
+    ("unscripted", "Unscripted speech", {Kind.UNSCRIPTED}),
+    ("rules", "Rule violations", {Kind.RULE_VIOLATION}),
+    ("other", "Other findings", {Kind.UNCERTAIN_TIMING, Kind.MISSING_TRANSLATION, Kind.MISSING_RUSSIAN}),
+)
+
+
+def _findings_sections(findings: Sequence[Finding], clips: dict[str, Clip], patch: str) -> str:
+    """One table per tier and kind; every row keeps ``finding-N``, N its place in ``qa.json``."""
+    numbered = list(enumerate(findings))
+    likely = [(n, f) for n, f in numbered if f.likely]
+    possible = [(n, f) for n, f in numbered if f.kind is Kind.TRANSCRIPT_ERROR and not f.likely]
+    out = ['<section id="findings">', f'<h2 id="likely-head">Likely transcript errors ({len(likely)})</h2>']
+    if likely:
+        out.append(
+            '<p class="note">The audio fits what the ASR heard far better than what the transcript says.'
+            + (f" Corrections: {escape(patch)}." if patch else "")
+            + "</p>"
+        )
+        out.append(_likely_table(likely, clips))
+    else:
+        out.append(
+            '<p class="note" id="likely-none">None: where the ASR heard other words, the audio does not '
+            "decide against the transcript.</p>"
+        )
+    for key, title, kinds in SECTIONS:
+        found = [(n, f) for n, f in numbered if f.kind in kinds]
+        if found:
+            out += [f"<h2>{title} ({len(found)})</h2>", _findings_table(key, found, clips)]
+    if possible:
+        out += [
+            '<details id="possible"><summary>'
+            f"<h2>Possible transcript errors ({len(possible)})</h2> "
+            '<span class="note">the ASR heard other words, but the audio does not decide: '
+            "most are the ASR's own slips</span></summary>",
+            _findings_table("possible-table", possible, clips),
+            "</details>",
+        ]
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _likely_table(found: Sequence[tuple[int, Finding]], clips: dict[str, Clip]) -> str:
     rows = []
-    for n, f in enumerate(findings):
-        line = "" if f.line is None else f'<a href="#line-{f.line}">{f.line}</a>'
-        colour = KIND_COLOURS[f.kind]
+    for n, f in found:
+        margin = f.verdict.margin if f.verdict is not None else None
+        evidence = f"{margin:+.1f} nats for the heard words" if margin is not None else ""
         rows.append(
-            f'<tr id="finding-{n}" data-kind="{f.kind.value}">'
+            f'<tr id="finding-{n}" data-kind="{f.kind.value}" data-verdict="likely">'
+            f'<td class="t">{clock(f.start)}–{clock(f.end)}</td>{_line_cell(f)}'
+            f'<td class="ref"><span class="d">{escape(f.reference)}</span></td>'
+            f'<td><span class="i">{escape(f.heard)}</span></td><td>{escape(f.corrected)}</td>'
+            f'<td class="note" title="{escape(f.detail)}">{escape(evidence)}</td>'
+            f"<td>{_play(clip_key(f), clips)}</td></tr>"
+        )
+    head = "<th>time</th><th>line</th><th>written</th><th>heard</th><th>corrected line</th><th>evidence</th>"
+    return (
+        f'<table id="likely" class="findings"><thead><tr>{head}<th></th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _findings_table(key: str, found: Sequence[tuple[int, Finding]], clips: dict[str, Clip]) -> str:
+    rows = []
+    for n, f in found:
+        colour = KIND_COLOURS[f.kind]
+        verdict = f' data-verdict="{f.verdict.verdict}"' if f.verdict is not None else ""
+        rows.append(
+            f'<tr id="finding-{n}" data-kind="{f.kind.value}"{verdict}>'
             f'<td class="n"><span class="bar" style="width:{round(40 * f.score)}px"></span>{f.score:.2f}</td>'
             f'<td><span class="kind" style="background:{colour}">{f.kind.value.replace("_", " ")}</span></td>'
-            f'<td class="t">{clock(f.start)}–{clock(f.end)}</td><td class="n">{line}</td>'
+            f'<td class="t">{clock(f.start)}–{clock(f.end)}</td>{_line_cell(f)}'
             f"<td>{escape(f.reference)}</td><td>{escape(f.heard)}</td><td>{escape(f.detail)}</td>"
             f"<td>{_play(clip_key(f), clips)}</td></tr>"
         )
     head = "<th>score</th><th>kind</th><th>time</th><th>line</th><th>transcript</th><th>heard</th>"
     return (
-        f'<table id="findings"><thead><tr>{head}<th>evidence</th><th></th></tr></thead>'
+        f'<table id="{key}" class="findings"><thead><tr>{head}<th>evidence</th><th></th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _line_cell(f: Finding) -> str:
+    return (
+        '<td class="n"></td>'
+        if f.line is None
+        else f'<td class="n"><a href="#line-{f.line}">{f.line}</a></td>'
     )
 
 

@@ -38,6 +38,7 @@ KIND_COLOURS = {
     Kind.MISSING_TRANSLATION: "#8e6bbf",
     Kind.MISSING_RUSSIAN: "#8e6bbf",
 }
+POSSIBLE_COLOUR = "#eeb4b4"  # a transcript error the audio did not decide: faded
 AGREE_WER = 0.15
 PARTLY_WER = 0.4
 SPEECH_JOIN = 0.5  # ASR words closer than this are drawn as one stretch of speech
@@ -104,11 +105,13 @@ def render(
         )
     y = TRACKS["Findings"]
     for n, f in enumerate(findings):
-        tip = f"{f.kind.value} at {clock(f.start)} (score {f.score:.2f}): {f.detail}"
+        what = f"{f.tier()} transcript error" if f.verdict is not None else f.kind.value
+        tip = f"{what} at {clock(f.start)} (score {f.score:.2f}): {f.detail}"
+        colour = POSSIBLE_COLOUR if f.verdict is not None and not f.likely else KIND_COLOURS[f.kind]
         parts.append(
             f'<a href="#finding-{n}"><rect x="{x(f.start)}" y="{y + round((1 - f.score) * 8)}" '
             f'width="{max(w(f.start, f.end), 2.0)}" height="{HEIGHT - round((1 - f.score) * 8)}" '
-            f'fill="{KIND_COLOURS[f.kind]}" opacity="0.85"><title>{escape(tip)}</title></rect></a>'
+            f'fill="{colour}" opacity="0.85"><title>{escape(tip)}</title></rect></a>'
         )
     parts.extend(_axis(duration, x))
     parts.append("</svg>")

@@ -54,6 +54,10 @@ class EncodedAudio:
             self._stored.add(index)
         return encoded
 
+    def kept(self, index: int) -> bool:
+        """Whether chunk ``index`` is encoded already (loading it costs no encoder pass)."""
+        return index in self._stored
+
     def load(self, indices: Sequence[int]) -> object:
         """The kept encodings of ``indices``, encoding any that are not kept yet."""
         import ctranslate2
