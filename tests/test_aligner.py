@@ -495,3 +495,70 @@ def test_under_steady_noise_a_soft_first_sound_is_found_again() -> None:
     late = line_onset(raw, Word("слово", 5.5, 6.6, 0.9), floor=3.5)
     found = line_onset(clear, Word("слово", 5.5, 6.6, 0.9), floor=3.5)
     assert abs(found - 6.0) <= 0.05 < abs(late - 6.0)
+
+
+# --- noise that is not steady: the voice model's onsets -------------------------------
+
+
+def _voice(*runs: tuple[float, float], seconds: float = 20.0):
+    """A fake voice model's probabilities: 0.9 over each (start, end) run, 0.05 elsewhere."""
+    from pipeline.align.voice import HOP, Voice
+
+    probability = np.full(int(seconds / HOP), 0.05, np.float32)
+    for start, end in runs:
+        probability[round(start / HOP) : round(end / HOP)] = 0.9
+    return Voice.of(probability)
+
+
+def test_voice_onsets_and_offsets_come_from_the_probability_with_the_pause_before_each() -> None:
+    from pipeline.align.voice import HOP, LEAD
+
+    voice = _voice((1.6, 3.2), (3.328, 4.8), (8.0, 9.6))
+
+    assert voice.onsets == pytest.approx([1.6 - LEAD, 3.328 - LEAD, 8.0 - LEAD], abs=HOP)
+    assert voice.pause_before == pytest.approx([1.6, 0.128, 3.2], abs=HOP)
+    assert voice.offsets == pytest.approx([3.2, 4.8, 9.6], abs=HOP)
+    # A breath: two frames of «speech» 0.3 s before the voice is no onset; a soft first sound is.
+    assert _voice((1.216, 1.28), (1.6, 3.2)).onsets == pytest.approx([1.6 - LEAD], abs=HOP)
+    assert _voice((1.216, 1.28), (1.344, 3.2)).onsets == pytest.approx([1.216 - LEAD, 1.344 - LEAD], abs=HOP)
+
+
+def test_under_music_a_line_starts_at_the_voice_onset_behind_the_longest_pause_ends_at_an_offset() -> None:
+    voice = _voice((1.6, 3.2), (3.328, 4.8), (8.0, 9.6))
+    # The envelope (music everywhere) put the line 0.5 s early and its end 0.4 s late.
+    words = [Word("Закон", 1.1, 2.3, 0.9), Word("приняли", 2.3, 3.6, 0.9), Word("весной", 3.6, 5.2, 0.9)]
+
+    start = voice.line(words, floor=0.0, ceiling=7.0)
+
+    assert start[0].start == pytest.approx(voice.onsets[0])  # not the dip at 3.2 s inside the line
+    assert start[-1].end == pytest.approx(4.8, abs=0.04)
+    assert start[1:-1] == tuple(words[1:-1])
+
+
+def test_the_voice_never_moves_a_line_before_the_previous_one_past_its_first_word_or_beyond_reach() -> None:
+    from pipeline.align.voice import REACH
+
+    voice = _voice((1.6, 3.2), (8.0, 9.6))
+    words = [Word("Закон", 1.5, 2.3, 0.9), Word("приняли", 2.3, 3.1, 0.9)]
+
+    assert voice.line(words, floor=1.7, ceiling=7.0)[0].start == 1.5  # the previous line ends after the onset
+    late = [Word("Закон", 7.0, 7.9, 0.9), Word("приняли", 7.9, 9.0, 0.9)]
+    assert voice.line(late, floor=0.0, ceiling=20.0)[0].start == 7.0  # the onset is after the first word
+    far = [Word("Закон", 8.0 + REACH + 0.3, 10.5, 0.9), Word("приняли", 10.5, 11.0, 0.9)]
+    assert voice.line(far, floor=0.0, ceiling=20.0)[0].start == far[0].start
+    assert voice.line(words, floor=0.0, ceiling=3.0)[-1].end == 3.1  # the offset at 3.2 s is past the ceiling
+
+
+def test_a_clean_recording_is_not_listened_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.align import aligner
+
+    def refuse(samples):
+        raise AssertionError("the voice model ran on a clean recording")
+
+    monkeypatch.setattr(aligner, "listen", refuse)
+    lines = as_lines(*TEXTS[:2])
+    said = say(TEXTS[:2])
+
+    result, _ = _run(lines, said, asr(said), said[-1].end + 1.0)
+
+    assert [al.status for al in result.lines] == [LineStatus.ALIGNED] * 2

@@ -11,7 +11,8 @@
    cross-attention alignment of the reference text (:mod:`pipeline.whisper.attention`).
 3. Boundaries (:mod:`pipeline.align.timing`): line starts and ends are moved onto the
    speech onsets and offsets of the energy envelope, so cues neither lead nor
-   lag the first syllable.
+   lag the first syllable; in a noisy recording, then onto where a voice model
+   hears the voice begin and end (:mod:`pipeline.align.voice`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.align import placement, windows
-from pipeline.align.denoise import clearer_envelope
+from pipeline.align.denoise import clearer_envelope, noisy
 from pipeline.align.evidence import Anchors, Evidence, seconds_per_letter, weigh
 from pipeline.align.recovery import recover
 from pipeline.align.reference import Reference
 from pipeline.align.speech import Speech
 from pipeline.align.timing import Spans, estimate_spans, refine_line, snap_span, tighten
+from pipeline.align.voice import Voice, listen
 from pipeline.audio import Envelope
 from pipeline.errors import AlignmentError
 from pipeline.types import AlignedLine, Alignment, Line, LineStatus, Span, Word
@@ -81,6 +83,7 @@ def align(
     """
     duration = speech.duration
     env = clearer_envelope(speech.samples, speech.env, tighten(speech.env, asr_words))
+    voice = listen(speech.samples) if noisy(speech.env) else None
     speech = replace(speech, env=env)
     asr_words = tighten(env, asr_words)
     ref = Reference.of(lines)
@@ -100,7 +103,7 @@ def align(
         if i not in options.recheck or np.mean([w.probability for w in words]) >= options.unlikely
     }
 
-    aligned = _finish_lines(ref, evidence, spans, placed, speech)
+    aligned = _finish_lines(ref, evidence, spans, placed, speech, voice)
     unscripted = [_span(env, [asr_words[j] for j in group]) for group in evidence.unscripted]
     return Alignment(
         audio=names.audio,
@@ -162,6 +165,7 @@ def _finish_lines(
     spans: Spans,
     placed: dict[int, list[Word]],
     speech: Speech,
+    voice: Voice | None,
 ) -> list[AlignedLine]:
     duration = speech.duration
     ordered = sorted(spans)
@@ -180,6 +184,8 @@ def _finish_lines(
             floor = max(previous_end, spans[index][0] - SPAN_SLACK)
             ceiling = min(ceilings[index], spans[index][1] + SPAN_SLACK)
             words = refine_line(speech, tighten(speech.env, placed[index]), floor, ceiling)
+            if voice is not None:  # a noisy recording: the voice model's boundaries
+                words = voice.line(words, previous_end, ceiling)
             previous_end = words[-1].end
             conf = _confidence(ref, index, evidence.anchors, words)
             if index in evidence.guessed:
