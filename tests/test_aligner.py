@@ -185,6 +185,23 @@ def test_line_edges_land_on_the_speech_onset_behind_the_longest_pause() -> None:
     assert words[-1].end == pytest.approx(said[1].end, abs=0.03)
 
 
+def test_a_stray_edge_word_the_decoder_rules_out_joins_its_line() -> None:
+    said = say(["Ещё раз", "И вот представь себе"], start=1.0, pause=2.5)
+    sound = Speech.of(audio(said, said[-1].end + 1.0))
+    line = said[2:]
+    # The first word was put 2 s early, on the line before's speech, at a probability near nil.
+    stray = Word(line[0].text, said[1].start, said[1].end, 0.003)
+    placed = [stray, *(Word(w.text, w.start, w.end, 0.9) for w in line[1:])]
+
+    words = refine_line(sound, placed, said[1].end, said[-1].end + 1.0)
+
+    assert words[0].start == pytest.approx(line[0].start, abs=0.05)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    # The same word placed there with a probability worth believing stays: a pause after it is real.
+    kept = refine_line(sound, [Word(stray.text, stray.start, stray.end, 0.6), *placed[1:]], 0.0, 99.0)
+    assert kept[0].end == pytest.approx(said[1].end, abs=0.05) and kept[0].end < line[0].start - 2.0
+
+
 def test_spoken_lines_without_anchors_share_the_time_between_their_neighbours_by_letters() -> None:
     lines = as_lines(*TEXTS)
     said = say(TEXTS)

@@ -25,6 +25,13 @@ Spans = dict[int, tuple[float, float]]  # line → rough (start, end)
 # study episodes the longest honest words took 0.84 s a letter («и», drawn out before a pause).
 STRETCHED = (1.0, 0.25)
 STRETCH_KEEP = (0.2, 0.12)
+# An edge word the decoder all but rules out (under 5 %) that stands more than 1 s apart
+# from the rest of its line was put on speech that is not the line's (read along without
+# the ASR, an unspoken line before it over speech the transcript lacks: «И» 2.7 s early at
+# 0.25 %); it goes next to its neighbour, with the time its letters take. Honest edge
+# words read aloud sit at 0.3-0.99, and the pause after a first word is under 1 s.
+STRAY_GAP = 1.0
+STRAY_PROBABILITY = 0.05
 MIN_WORD = 0.04  # seconds: no word is shown shorter (a karaoke highlight needs a frame or two)
 REACH = 2.0  # how far from a word edge a line boundary is looked for (floor and ceiling bound it)
 ONSET_LOOKBACK, ONSET_LOOKAHEAD = 0.4, 0.3
@@ -93,7 +100,7 @@ def refine_line(
 
     ``floor`` is where the previous line ended, ``ceiling`` the latest the line may end.
     """
-    words = list(placed or ())
+    words = _gather_strays(list(placed or ()))
     if not words:
         return ()
     start = line_onset(speech, words[0], floor)
@@ -110,6 +117,20 @@ def refine_line(
     return tuple(
         Word(w.text, round(s, 3), round(e, 3), round(w.probability, 3)) for w, (s, e) in zip(words, times)
     )
+
+
+def _gather_strays(words: list[Word]) -> list[Word]:
+    """The line's words with a stray first or last word (``STRAY_GAP``) moved next to its neighbour."""
+    if len(words) < 2:
+        return words
+    first, last = words[0], words[-1]
+    if words[1].start - first.end > STRAY_GAP and first.probability < STRAY_PROBABILITY:
+        length = max(MIN_WORD, SECONDS_PER_LETTER * _letters(first))
+        words[0] = Word(first.text, words[1].start - length, words[1].start, first.probability)
+    if last.start - words[-2].end > STRAY_GAP and last.probability < STRAY_PROBABILITY:
+        length = max(MIN_WORD, SECONDS_PER_LETTER * _letters(last))
+        words[-1] = Word(last.text, words[-2].end, words[-2].end + length, last.probability)
+    return words
 
 
 def uncram(times: Sequence[tuple[float, float]], letters: Sequence[int]) -> list[tuple[float, float]]:

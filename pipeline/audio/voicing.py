@@ -49,19 +49,20 @@ def periodicity(samples: np.ndarray, start: float, end: float) -> np.ndarray:
 
 def voiced_onset(samples: np.ndarray, start: float, end: float) -> float | None:
     """The first moment in ``start``–``end`` where a voiced sound begins (``RUN`` voiced frames), if any."""
-    voiced = periodicity(samples, start, end) >= VOICED
-    if voiced.size < RUN:
-        return None
-    runs = np.convolve(voiced.astype(np.int8), np.ones(RUN, dtype=np.int8), mode="valid")
-    hits = np.flatnonzero(runs == RUN)
+    hits = _voiced_runs(samples, start, end)
     return start + float(hits[0]) * HOP if hits.size else None
 
 
 def voiced_offset(samples: np.ndarray, start: float, end: float) -> float | None:
     """The last moment in ``start``–``end`` where a voiced sound ends (``RUN`` voiced frames), if any."""
+    hits = _voiced_runs(samples, start, end)
+    return start + float(hits[-1] + RUN) * HOP if hits.size else None
+
+
+def _voiced_runs(samples: np.ndarray, start: float, end: float) -> np.ndarray:
+    """Frame indices in ``start``–``end`` that begin ``RUN`` voiced frames in a row."""
     voiced = periodicity(samples, start, end) >= VOICED
     if voiced.size < RUN:
-        return None
+        return np.zeros(0, dtype=np.intp)
     runs = np.convolve(voiced.astype(np.int8), np.ones(RUN, dtype=np.int8), mode="valid")
-    hits = np.flatnonzero(runs == RUN)
-    return start + float(hits[-1] + RUN) * HOP if hits.size else None
+    return np.flatnonzero(runs == RUN)
