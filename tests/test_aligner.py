@@ -579,3 +579,25 @@ def test_a_clean_recording_is_not_listened_to(monkeypatch: pytest.MonkeyPatch) -
     result, _ = _run(lines, said, asr(said), said[-1].end + 1.0)
 
     assert [al.status for al in result.lines] == [LineStatus.ALIGNED] * 2
+
+
+def test_a_line_in_its_place_that_the_asr_could_not_make_out_is_spoken() -> None:
+    lines = as_lines(*TEXTS)
+    # Line 2 said so slurred (or changed) that the ASR wrote something unlike it, unsure of
+    # every word, and the attention finds the line's text unlikely there.
+    slurred = "Вромтис тоглах деле пурва ухтым бежа зюкор."
+    said = say([TEXTS[0], TEXTS[1], slurred, TEXTS[3], TEXTS[4]])
+    truth = _said_lines(said, as_lines(TEXTS[0], TEXTS[1], slurred, TEXTS[3], TEXTS[4]))
+    words = asr(said)
+    unsure = {k for k, w in enumerate(words) if truth[2][0] <= w.start < truth[2][1]}
+    words = [replace(w, probability=0.35) if k in unsure else w for k, w in enumerate(words)]
+
+    result, _ = _run(lines, said, words, said[-1].end + 1.0)
+
+    assert 2 in weigh(Reference.of(lines), words).guessed
+    assert result.lines[2].status is LineStatus.ALIGNED
+    assert result.lines[1].end <= result.lines[2].start < result.lines[2].end <= result.lines[3].start
+    assert result.unscripted == ()
+    # Heard as clearly as the rest, the same words are another line said in its place.
+    result, _ = _run(lines, said, asr(said), said[-1].end + 1.0)
+    assert result.lines[2].status is LineStatus.UNSPOKEN
