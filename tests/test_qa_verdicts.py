@@ -352,3 +352,28 @@ def test_a_line_whose_audio_holds_neither_text_is_not_judged() -> None:
 
     assert found.verdict.verdict == POSSIBLE and "holds neither" in found.verdict.reason
     assert found.verdict.margin is not None  # it was scored: the figures stay in the evidence
+
+
+def test_each_stretch_is_encoded_from_its_own_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line is scored over its stretch encoded alone, never over rows cut from a chunk's
+    padded encoding (which fit a line at a chunk's start at -6.7 nats a token against -2.0)."""
+    from types import SimpleNamespace
+
+    from pipeline.whisper import forced
+
+    pieces: list[tuple[np.ndarray, bool]] = []
+
+    def encode(engine: object, given: Sequence[np.ndarray], pad: bool = True) -> str:
+        pieces.extend((piece, pad) for piece in given)
+        return "encoded"
+
+    monkeypatch.setattr(forced, "encode_audio", encode)
+    samples = np.arange(10 * forced.SAMPLE_RATE, dtype=np.float32)
+    engine = SimpleNamespace(tokenizer=lambda: None)
+    scorer = forced.ForcedScorer(engine, samples)  # type: ignore[arg-type]
+
+    encoded, frames = scorer._encoding(2.0, 3.5)
+
+    ((piece, pad),) = pieces
+    assert encoded == "encoded" and not pad and frames == forced.frame_count(1.5)
+    assert np.array_equal(piece, samples[2 * forced.SAMPLE_RATE : int(3.5 * forced.SAMPLE_RATE)])

@@ -6,13 +6,15 @@ tokens, the closing end-of-text included, is read off. Two texts scored over
 the same audio compare what the audio supports: the transcript's words
 against the words the ASR heard, the context around them held the same.
 
-A stretch in chunks the run has encoded already is read from those
-encodings, cut to the stretch's frames: no encoder pass, only the decoder's
-(the frames of a 30 s encoding keep their meaning when cut; on the real-speech
-episodes the verdicts' margins from cut encodings and from fresh ones mostly
-differed by a nat or two). Any other stretch, and every stretch when the
-stages were cached, is encoded on its own, unpadded. Texts over the same stretch share
-its encoding, and stretches go to the model's workers.
+Each stretch is encoded on its own, unpadded, and texts over the same stretch
+share its encoding; stretches go to the model's workers. The run's kept chunk
+encodings are not reused: rows cut from a padded 30 s encoding (or joined from
+two) read the stretch in the context of speech the stretch does not hold, and
+on the real-speech episodes such cuts fit a line's own words far worse than a
+stretch encoded alone (real-edits: a line at a chunk's start, -6.7 nats a token
+cut against -2.0 alone; a line across two chunks, the added word's margin 5 nats
+cut against 10 alone), so that the verdicts of a first run and of a run from the
+stage cache (which has no encodings) differed.
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.whisper.encoder import FRAMES, EncodedAudio, encode_audio, frame_count, select
+from pipeline.whisper.encoder import encode_audio, frame_count, select
 from pipeline.whisper.engine import Engine
 
 FLOOR = 1e-12  # the probability a token never falls below (log 0 would swallow the comparison)
-_OUTPUTS_PER_SECOND = SAMPLE_RATE / 160 / 2  # encoder outputs: one per two mel frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +56,10 @@ Scorer = Callable[[Sequence[Passage]], Sequence[TextScore]]
 
 
 class ForcedScorer:
-    """Scores passages of one episode's audio with a loaded :class:`Engine`.
+    """Scores passages of one episode's audio with a loaded :class:`Engine`."""
 
-    ``encoded``: the run's kept chunk encodings (padded to 30 s, as transcription
-    encodes them), when the run has them.
-    """
-
-    def __init__(self, engine: Engine, samples: np.ndarray, encoded: EncodedAudio | None = None) -> None:
-        self.engine, self.samples, self.encoded = engine, samples, encoded
+    def __init__(self, engine: Engine, samples: np.ndarray) -> None:
+        self.engine, self.samples = engine, samples
         self.tokenizer = engine.tokenizer()
 
     def __call__(self, passages: Sequence[Passage]) -> list[TextScore]:
@@ -99,39 +96,9 @@ class ForcedScorer:
         return out
 
     def _encoding(self, start: float, end: float) -> tuple[object, int]:
-        """The stretch's encoder outputs (a batch of one) and its length in mel frames.
-
-        Cut from the kept encodings of the chunks it overlaps, joined where it
-        runs over from one chunk to the next (the pause between is not speech),
-        or else encoded afresh.
-        """
-        parts = self._kept_parts(start, end)
-        if parts:
-            import ctranslate2
-
-            rows = np.concatenate(parts)
-            return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows[None])), 2 * len(rows)
+        """The stretch's encoder outputs (a batch of one), encoded on its own, and its mel frames."""
         piece = self.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
         return encode_audio(self.engine, [piece], pad=False), frame_count(end - start)
-
-    def _kept_parts(self, start: float, end: float) -> list[np.ndarray]:
-        """The stretch's rows of each kept chunk encoding it overlaps; none unless all are kept."""
-        encoded = self.encoded
-        if encoded is None or not encoded.pad or encoded.squeeze != 1.0:
-            return []
-        overlapping = [k for k, c in enumerate(encoded.chunks) if c.start < end and start < c.end]
-        if not overlapping or not all(encoded.kept(k) for k in overlapping):
-            return []
-        parts = []
-        for k in overlapping:
-            offset = encoded.chunks[k].start
-            first = max(0, int((start - offset) * _OUTPUTS_PER_SECOND))
-            last = min(
-                FRAMES // 2, int(np.ceil((min(end, encoded.chunks[k].end) - offset) * _OUTPUTS_PER_SECOND))
-            )
-            if last > first:
-                parts.append(np.asarray(encoded.load([k]))[0, first:last])
-        return parts
 
 
 class Remembered:
