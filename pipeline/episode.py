@@ -366,7 +366,7 @@ def _run(
         with _timed(clock, "qa"):
             verdict_key = keys.get("verdict", "")
             scorer = forced.Remembered(
-                lambda: forced.ForcedScorer(lazy.engine, samples),
+                lambda: forced.ForcedScorer(lazy.engine, samples, encoded),
                 cache.get("verdict", verdict_key, dict),
             )
             report = qa.build(alignment, words, cues, violations, scorer)
