@@ -352,3 +352,45 @@ def test_a_line_whose_audio_holds_neither_text_is_not_judged() -> None:
 
     assert found.verdict.verdict == POSSIBLE and "holds neither" in found.verdict.reason
     assert found.verdict.margin is not None  # it was scored: the figures stay in the evidence
+
+
+def test_a_stretch_at_a_chunks_start_or_across_two_is_encoded_from_its_own_samples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line well inside a chunk is read from the run's kept encoding; one at a chunk's start
+    (where the cut fit a line at -6.7 nats a token against -2.0 alone) or across two chunks is
+    encoded alone, unpadded."""
+    from types import SimpleNamespace
+
+    from pipeline.whisper import forced
+
+    pieces: list[tuple[np.ndarray, bool]] = []
+
+    def encode(engine: object, given: Sequence[np.ndarray], pad: bool = True) -> str:
+        pieces.extend((piece, pad) for piece in given)
+        return "encoded"
+
+    rows = np.arange(2 * 1500 * 4, dtype=np.float32).reshape(2, 1500, 4)  # two chunks' outputs
+    kept = SimpleNamespace(
+        pad=True,
+        squeeze=1.0,
+        chunks=[SimpleNamespace(start=0.0, end=5.0), SimpleNamespace(start=5.0, end=10.0)],
+        kept=lambda k: True,
+        load=lambda ks: rows[ks[0] : ks[0] + 1],
+    )
+    monkeypatch.setattr(forced, "encode_audio", encode)
+    samples = np.arange(10 * forced.SAMPLE_RATE, dtype=np.float32)
+    engine = SimpleNamespace(tokenizer=lambda: None)
+    scorer = forced.ForcedScorer(engine, samples, kept)  # type: ignore[arg-type]
+
+    inside, frames = scorer._encoding(7.0, 8.5)
+    assert not pieces and frames == 2 * 75
+    assert np.array_equal(np.asarray(inside)[0], rows[1, 100:175])  # 50 outputs a second, from 2.0 s in
+
+    for start, end in [(5.3, 6.5), (4.5, 5.5)]:  # at the second chunk's start; across the two
+        pieces.clear()
+        encoded, frames = scorer._encoding(start, end)
+        ((piece, pad),) = pieces
+        assert encoded == "encoded" and not pad and frames == forced.frame_count(end - start)
+        lo, hi = int(start * forced.SAMPLE_RATE), int(end * forced.SAMPLE_RATE)
+        assert np.array_equal(piece, samples[lo:hi])
