@@ -236,7 +236,13 @@ _SLOW_ALIGN = (
 def _start(episode: Path, *extra: str, slow_align: bool = False) -> subprocess.Popen[bytes]:
     launch = ["-c", _SLOW_ALIGN] if slow_align else ["-m", "pipeline"]
     command = [sys.executable, *launch, *_args(episode, *extra)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(  # Ctrl-C as from a terminal, even when the tests run as a background job
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _when(condition: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float = 60.0) -> None:
