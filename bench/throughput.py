@@ -77,14 +77,15 @@ def row(label: str, m: Measured, duration: float) -> str:
     )
 
 
-def bench_episode(name: str, audio_path: Path, text_path: Path) -> None:
+def bench_episode(name: str, audio_path: Path, text_path: Path, sequential: bool = True) -> None:
     duration = audio.duration(audio.decode(audio_path))
     print(f"\n## {name}: {duration / 60:.1f} min of audio")
     print(f"  {'':34} {'wall s':>8} {'speed':>8} {'CPU s':>8} {'peak MB':>8}")
     runs: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        runs["a"] = measure("bench.fw_runs", ["sequential", str(audio_path)])
-        print(row("(a) faster-whisper sequential", runs["a"], duration), flush=True)
+        if sequential:
+            runs["a"] = measure("bench.fw_runs", ["sequential", str(audio_path)])
+            print(row("(a) faster-whisper sequential", runs["a"], duration), flush=True)
         runs["b"] = measure("bench.fw_runs", ["batched", str(audio_path)])
         print(row(f"(b) faster-whisper batched ({fw_runs.settings()[2]})", runs["b"], duration), flush=True)
         common = [str(audio_path), str(text_path), "--no-cache", "--no-progress"]
@@ -95,18 +96,21 @@ def bench_episode(name: str, audio_path: Path, text_path: Path) -> None:
     print(f"  subpipe's model: {engine(runs['c'].output)}")
     print(f"  stages of (c): {stages(runs['c'].output)}")
     print(f"  stages of (d): {stages(runs['d'].output)}")
-    a, b, c, d = (runs[k].wall_s for k in "abcd")
-    print(
-        f"  speed-ups: (c) vs (a) {a / c:.2f}x, (c) vs (b) {b / c:.2f}x, "
-        f"(d) vs (b) {b / d:.2f}x, (d) vs (c) {c / d:.2f}x"
-    )
+    b, c, d = (runs[k].wall_s for k in "bcd")
+    versus_a = f"(c) vs (a) {runs['a'].wall_s / c:.2f}x, " if sequential else ""
+    print(f"  speed-ups: {versus_a}(c) vs (b) {b / c:.2f}x, (d) vs (b) {b / d:.2f}x, (d) vs (c) {c / d:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the long episode")
     parser.add_argument("--hours", type=float, default=0.0, help="also run (c) on an episode this long")
-    parser.add_argument("--skip-sample", action="store_true")
+    parser.add_argument("--skip-sample", action="store_true", help="leave out the demo sample")
+    parser.add_argument(
+        "--no-sequential",
+        action="store_true",
+        help="leave out (a), faster-whisper's sequential transcription (the slowest row: 10 min an hour)",
+    )
     parser.add_argument("--sample-only", action="store_true", help="only the demo sample (a quick check)")
     parser.add_argument(
         "--episode",
@@ -123,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("speed = audio duration / wall time; each system runs in its own process, one after another.")
     if not args.skip_sample:
-        bench_episode("demo sample", *SAMPLE)
+        bench_episode("demo sample", *SAMPLE, sequential=not args.no_sequential)
     if args.sample_only:
         return 0
-    bench_episode("long episode", *(args.episode or cut_long(args.minutes)))
+    bench_episode(
+        "long episode", *(args.episode or cut_long(args.minutes)), sequential=not args.no_sequential
+    )
     if args.hours:
         repeat = max(1, round(args.hours * 60 / 58))
         audio_path, text_path = cut_long(58, repeat)

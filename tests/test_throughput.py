@@ -280,11 +280,19 @@ def test_a_window_keeps_whole_lines_and_the_said_part_of_a_line_cut_off() -> Non
     # part said before the cut stays, the rest goes on.
     cut = [Placement(s, e, 0.7) for s, e in [(0, 1), (1, 2), (8, 9), (9, 9.8), (10, 10), (10, 10)]]
     assert _fitted(_offer("один два", "три четыре пять шесть"), cut, **chunk) == 4
-    # ... unless that part is not likely there, or only one word: then the line goes on whole.
+    # ... unless that part is not likely there: then the line goes on whole.
     unlikely = [Placement(p.start, p.end, 0.1 if k >= 2 else 0.7) for k, p in enumerate(cut)]
     assert _fitted(_offer("один два", "три четыре пять шесть"), unlikely, **chunk) == 2
+    # One word said alone before the pause (a name, a call) is that part too...
     one = [Placement(s, e, 0.7) for s, e in [(0, 1), (1, 2), (9, 9.8), (9.9, 9.95), (10, 10), (10, 10)]]
-    assert _fitted(_offer("один два", "три четыре пять шесть"), one, **chunk) == 2
+    assert _fitted(_offer("один два", "три четыре пять шесть"), one, **chunk) == 3
+    # ... but not when squeezed into less than half the time its letters take (0.3 s here),
+    squeezed = [
+        Placement(s, e, 0.7) for s, e in [(0, 1), (1, 2), (9.6, 9.7), (9.9, 9.95), (10, 10), (10, 10)]
+    ]
+    assert _fitted(_offer("один два", "три четыре пять шесть"), squeezed, **chunk) == 2
+    # ... nor a one-letter word: a preposition or conjunction is said with the word after it.
+    assert _fitted(_offer("один два", "к четыре пять шесть"), one, **chunk) == 2
     # The window's only line is split where the window ends.
     assert _fitted(_offer("один два три четыре пять шесть"), cut, **chunk) == 4
 

@@ -287,7 +287,7 @@ def _fitted(
         count = first
     if 0 < count < len(offer) and offer[count - 1][0] == offer[count][0]:
         first = _line_start(offer, count - 1)
-        part = _said_part(offer, found, first, count, chunk_end)
+        part = _said_part(offer, found, first, count, chunk_end, letters_per_second)
         if part:
             count = first + part
         elif first > 0:
@@ -296,7 +296,12 @@ def _fitted(
 
 
 def _said_part(
-    offer: Sequence[tuple[int, str]], found: Sequence[Placement], first: int, count: int, chunk_end: float
+    offer: Sequence[tuple[int, str]],
+    found: Sequence[Placement],
+    first: int,
+    count: int,
+    chunk_end: float,
+    letters_per_second: float,
 ) -> int:
     """How many words of a line cut off at a chunk's end were really said in the chunk (0: none).
 
@@ -304,13 +309,30 @@ def _said_part(
     in a chunk is often said up to a comma there. Its words placed well
     before the end, with time of their own and likely, are that part; what
     is crammed or stretched against the end is not.
+
+    One word can be that part: a name or a call said alone before a pause
+    («Гасси, вдруг стал...», «Папаша! - лепетал Шарль»). Handed on with its
+    line, it was crammed into the next chunk's first frames and the line
+    started on its second word, 1.3 s late (real-long, real-noise). A lone
+    word needs the time its letters take, as a whole line does at the end,
+    and more than one letter: a one-letter word («в», «к», «и») is a
+    preposition or a conjunction, said with the word after it, not alone
+    before a pause (on the synthetic mismatched episode a «к» took the pause
+    before its line and started it 1 s early).
     """
     while count > first and found[count - 1].start > chunk_end - PART_MARGIN:
         count -= 1  # crammed into the last frames (the end of a word before them runs into the padding)
-    said = [p for (_, text), p in zip(offer[first:count], found[first:count]) if normalize_word(text)]
+    pairs = [
+        (text, p) for (_, text), p in zip(offer[first:count], found[first:count]) if normalize_word(text)
+    ]
+    said = [p for _, p in pairs]
     short = sum(p.end - p.start < CRAMMED for p in said)  # (a dash has a token but no sound)
-    if len(said) < 2 or short > PART_SHORT * len(said):
+    if not said or short > PART_SHORT * len(said):
         return 0
+    if len(said) == 1:
+        letters = len("".join(normalize_word(pairs[0][0])))
+        if letters < 2 or said[0].end - said[0].start < CRAMMED_SHARE * letters / letters_per_second:
+            return 0
     return count - first if float(np.mean([p.probability for p in said])) >= PART_LIKELY else 0
 
 

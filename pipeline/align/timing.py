@@ -239,7 +239,9 @@ def tighten(env: Envelope, words: Sequence[Word]) -> list[Word]:
     with any such words beside it, against the plausible word after them (or
     before them, when there is none after).
     """
-    voiced = np.flatnonzero(env.speech)
+    # As floats: searching an int array for a float time converts all of it, every call
+    # (an hour's 300,000 voiced frames: 0.3 ms a word, 7 s an episode).
+    voiced = np.flatnonzero(env.speech).astype(np.float64)
     if voiced.size == 0:
         return list(words)
     out = [_trim(voiced, env.hop, word) for word in words]
