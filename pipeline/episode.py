@@ -208,6 +208,26 @@ def _check_not_cut_short(alignment: Alignment, audio_path: Path) -> None:
         )
 
 
+def _transcribe(
+    engine: asr.Engine,
+    encoded: EncodedAudio,
+    feed: audio.Feed,
+    arriving: Iterator[list[chunks.Chunk]],
+    progress: Progress | None,
+) -> list[Word]:
+    """The ASR's words over ``encoded``'s chunks and those still ``arriving`` as ``feed`` decodes."""
+    if progress is None:
+        return list(asr.transcribe(engine, encoded, arriving=arriving))
+    return list(
+        asr.transcribe(
+            engine,
+            encoded,
+            lambda done: progress("transcribe", done, feed.expected or feed.seconds),
+            arriving,
+        )
+    )
+
+
 @contextmanager
 def _timed(clock: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
@@ -303,30 +323,45 @@ def _run(
     alignment = cache.get("align", align_key, alignment_from_dict)
     if (words is None and settings.asr) or alignment is None:
         lazy.prefetch()
-    with _timed(clock, "decode"):
-        samples = audio.decode(audio_path)
+    # The model transcribes the chunks planned over what is decoded while the rest decodes.
+    streaming = words is None and settings.asr
+    feed = stack.enter_context(audio.Feed(audio_path))
+    if not streaming:
+        with _timed(clock, "decode"):
+            samples = feed.result()
     notes: list[str] = []  # what the stages run here say of themselves, for the summary line
     if words is not None and not words and settings.asr:
         raise _no_speech(audio_path)
     encoded: EncodedAudio | None = None
     if words is None or alignment is None:
-        with _timed(clock, "vad"):
-            env = envelope(samples)
-            speech = chunks.plan(
-                env, audio.duration(samples), chunks.MAX_CHUNK if settings.asr else chunks.READ_ALONG_CHUNK
-            )
+        if streaming:
+            with _timed(clock, "decode"):  # until the first chunks are planned
+                arriving = chunks.arriving(feed)
+                speech = next(arriving, [])
+        else:
+            with _timed(clock, "vad"):
+                env = envelope(samples)
+                longest = chunks.MAX_CHUNK if settings.asr else chunks.READ_ALONG_CHUNK
+                speech = chunks.plan(env, audio.duration(samples), longest)
         # Read-along only aligns known text, which needs no padding to 30 s.
         recheck: frozenset[int] = frozenset()  # lines whose pseudo-ASR times need a second look
         squeeze = 1.0 if settings.asr else READ_ALONG_SQUEEZE
+        heard_from = feed if streaming else samples
         with _kept(
-            stack, EncodedAudio(lazy.engine, samples, speech, pad=settings.asr, squeeze=squeeze)
+            stack, EncodedAudio(lazy.engine, heard_from, speech, pad=settings.asr, squeeze=squeeze)
         ) as encoded:
             attention = Attention(lazy.engine, encoded)
-            if words is None and settings.asr:
-                total = audio.duration(samples)
-                report = (lambda done: progress("transcribe", done, total)) if progress else None
+            if streaming:
                 with _timed(clock, "transcribe"):
-                    words = list(asr.transcribe(lazy.engine, encoded, progress=report))
+                    words = _transcribe(lazy.engine, encoded, feed, arriving, progress)
+                samples = encoded.samples = feed.result()
+                if feed.restarted:  # decoded again (a stereo mix that cancels): what was heard is void
+                    with _timed(clock, "transcribe"):
+                        encoded.clear()
+                        words = _transcribe(lazy.engine, encoded, feed, chunks.arriving(feed), progress)
+                speech = list(encoded.chunks)
+                with _timed(clock, "vad"):
+                    env = envelope(samples)
                     words = tighten(env, words)  # the report shows the pauses too
                 if not words:
                     raise _no_speech(audio_path)

@@ -158,7 +158,7 @@ def test_read_only_filesystem_fails_before_any_work(episode: Path, monkeypatch, 
 
     monkeypatch.setattr(fileio.tempfile, "mkstemp", read_only)
     decoded: list[Path] = []
-    monkeypatch.setattr("pipeline.audio.decode", lambda path: decoded.append(path))
+    monkeypatch.setattr("pipeline.audio.decoder.decode", lambda path, sink=None: decoded.append(path))
 
     code, err = _cli(capsys, *_args(episode, *OTHER_LOOK))
 
@@ -186,7 +186,7 @@ def _interrupt_in(stage: str, monkeypatch: pytest.MonkeyPatch, out: Path) -> Non
 
     targets = {
         "parse": "pipeline.transcript.read_source",
-        "decode": "pipeline.audio.decode",
+        "decode": "pipeline.audio.decoder.decode",
         "transcribe": "pipeline.whisper.asr.transcribe",
         "align": "pipeline.episode.align",
         "qa": "pipeline.qa.write_reports",

@@ -2,5 +2,15 @@
 
 from pipeline.audio.decoder import SAMPLE_RATE, check_file, decode, duration, states_its_length
 from pipeline.audio.energy import Envelope, envelope
+from pipeline.audio.feed import Feed
 
-__all__ = ["SAMPLE_RATE", "Envelope", "check_file", "decode", "duration", "envelope", "states_its_length"]
+__all__ = [
+    "SAMPLE_RATE",
+    "Envelope",
+    "Feed",
+    "check_file",
+    "decode",
+    "duration",
+    "envelope",
+    "states_its_length",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -44,22 +44,34 @@ _CANCELLED = 0.01
 _EXACT_LENGTH = ("flac", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
 
 
-def decode(path: str | Path) -> np.ndarray:
+class Sink(Protocol):
+    """Where decoded samples go as they come (:class:`pipeline.audio.feed.Feed`)."""
+
+    def add(self, samples: np.ndarray) -> None: ...
+
+    def restart(self) -> None:
+        """The samples so far are void: the file is decoded again from its start."""
+
+
+def decode(path: str | Path, sink: Sink | None = None) -> np.ndarray:
     """Decode the first audio track of ``path`` to a mono float32 array at 16 kHz.
 
     A few damaged packets are skipped and their time filled with silence, so
     the speech after them keeps its timing. Raises ``InputNotFound``, and
     ``AudioError`` for a file that is not audio, has no audio track, is cut
-    short, badly damaged, silent, or longer than ``MAX_SECONDS``.
+    short, badly damaged, silent, or longer than ``MAX_SECONDS``. ``sink``
+    is handed the samples as they are decoded (the checks come at the end).
     """
     import av
 
     path = Path(path)
     check_file(path)
     try:
-        track = _decode_file(path)
+        track = _decode_file(path, sink=sink)
         if track.cancelled:
-            track = _decode_file(path, channel=track.loudest)
+            if sink is not None:
+                sink.restart()
+            track = _decode_file(path, channel=track.loudest, sink=sink)
     except AudioError:
         raise
     except av.error.FFmpegError as exc:
@@ -93,7 +105,7 @@ class _Track:
     loudest: int  # the channel with the most energy, for a stereo file
 
 
-def _decode_file(path: Path, channel: int | None = None) -> _Track:
+def _decode_file(path: Path, channel: int | None = None, sink: Sink | None = None) -> _Track:
     """One pass over the file; ``channel`` takes that channel of a stereo file instead of the mix."""
     import av
 
@@ -107,7 +119,7 @@ def _decode_file(path: Path, channel: int | None = None) -> _Track:
         if declared is None:  # nothing to measure a shortfall against: look at how the file ends
             _check_end(path, container)
         reader = _Reader(channel, float(stream.time_base or 0.0))
-        store = _Store(path)
+        store = _Store(path, sink)
         try:
             for frame in _frames(container, stream, reader):
                 for piece in reader.samples(frame):
@@ -252,8 +264,8 @@ class _Store:
     """Samples collected in large blocks and joined block by block at the end,
     so decoding needs little more memory than its result."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, sink: Sink | None = None) -> None:
+        self.path, self.sink = path, sink
         self._blocks: list[np.ndarray] = []
         self._block = np.empty(0, dtype=np.float32)
         self._used = 0  # samples filled in the current block
@@ -274,6 +286,8 @@ class _Store:
             self._used += count
             at += count
         self._size += samples.size
+        if self.sink is not None:
+            self.sink.add(samples)
 
     def join(self) -> np.ndarray:
         blocks = [*self._blocks, self._block[: self._used]]
@@ -306,6 +320,17 @@ def _declared_seconds(path: Path, container: Any, stream: Any) -> float | None:
     if container.duration is not None:
         return container.duration / 1_000_000  # AV_TIME_BASE
     return None
+
+
+def estimated_seconds(path: str | Path) -> float | None:
+    """The length ffmpeg reads or guesses from the file's header (for progress while it decodes)."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return container.duration / 1_000_000 if container.duration else None
+    except (av.error.FFmpegError, OSError):
+        return None
 
 
 def states_its_length(path: str | Path) -> bool:

@@ -12,6 +12,10 @@ import numpy as np
 
 from pipeline.audio.decoder import SAMPLE_RATE
 
+HOP = 0.01  # seconds between frames
+WINDOW = 0.025  # seconds a frame's energy is taken over
+CLOSED_GAP = 3  # frames: shorter quiet runs inside speech are stop closures, not pauses
+
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
@@ -35,26 +39,37 @@ class Envelope:
         return frame * self.hop
 
 
-def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> Envelope:
+def envelope(samples: np.ndarray, hop: float = HOP, window: float = WINDOW) -> Envelope:
     """Short-time energy and a speech mask with a threshold set from the noise floor.
 
     The threshold sits between the noise floor (a low percentile) and the speech
     level (a high percentile), so it adapts to recordings with steady noise.
     """
-    hop_n = int(hop * SAMPLE_RATE)
-    win_n = int(window * SAMPLE_RATE)
-    power = _frame_power(samples, hop_n, win_n) + 1e-12
-    db = 10.0 * np.log10(power)
-    loud = np.percentile(db, 95)
+    db = frame_db(samples, hop, window)
+    return decide(db, levels(db), hop, window)
+
+
+def frame_db(samples: np.ndarray, hop: float = HOP, window: float = WINDOW) -> np.ndarray:
+    """The energy of each frame in dB: one per ``hop`` seconds, over ``window`` seconds from there."""
+    power = _frame_power(samples, int(hop * SAMPLE_RATE), int(window * SAMPLE_RATE)) + 1e-12
+    return 10.0 * np.log10(power)
+
+
+def levels(db: np.ndarray) -> tuple[float, float]:
+    """The noise floor and the speech level (dB) of a recording's frames."""
+    loud = float(np.percentile(db, 95))
     # Sound 60 dB under the speech is inaudible; a lower floor (digital
     # silence) would put the thresholds among codec artefacts.
-    floor = max(np.percentile(db, 10), loud - 60.0)
+    return max(float(np.percentile(db, 10)), loud - 60.0), loud
+
+
+def decide(db: np.ndarray, level: tuple[float, float], hop: float = HOP, window: float = WINDOW) -> Envelope:
+    """Speech and pauses in frames ``db``, with thresholds between the ``level`` (floor, speech)."""
     # Hysteresis: a run counts as speech if it rises above the high threshold
     # somewhere, and then reaches out to where it sinks into the noise floor,
     # so soft word endings under noise are not cut off.
-    high = floor + max(6.0, 0.35 * (loud - floor))
-    low = floor + max(3.0, 0.12 * (loud - floor))
-    speech = _close_gaps(_hysteresis(db, low, high), max_gap=3)
+    high, low = thresholds(level)
+    speech = _close_gaps(_hysteresis(db, low, high), max_gap=CLOSED_GAP)
     edges = np.diff(np.concatenate([[0], speech.astype(np.int8), [0]]))
     onsets, offsets = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     quiet = onsets[1:] - offsets[:-1] if onsets.size else onsets
@@ -68,6 +83,12 @@ def envelope(samples: np.ndarray, hop: float = 0.01, window: float = 0.025) -> E
         pause_after=np.concatenate([quiet, len(speech) - offsets[-1:]]),
         onset_lag=window - hop / 2,
     )
+
+
+def thresholds(level: tuple[float, float]) -> tuple[float, float]:
+    """The high and the low threshold (dB) between a recording's (floor, speech) levels."""
+    floor, loud = level
+    return floor + max(6.0, 0.35 * (loud - floor)), floor + max(3.0, 0.12 * (loud - floor))
 
 
 def _frame_power(samples: np.ndarray, hop_n: int, win_n: int, block: int = 8192) -> np.ndarray:
@@ -87,25 +108,28 @@ def _hysteresis(db: np.ndarray, low: float, high: float) -> np.ndarray:
     above_low = db > low
     edges = np.diff(np.concatenate([[0], above_low.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    mask = np.zeros_like(above_low)
-    if starts.size:
-        peaks = np.maximum.reduceat(db, starts)[: starts.size]
-        # reduceat's last segment runs to the end of the array; recompute it exactly
-        peaks[-1] = db[starts[-1] : ends[-1]].max()
-        for start, end, peak in zip(starts, ends, peaks):
-            if peak > high:
-                mask[start:end] = True
-    return mask
+    if not starts.size:
+        return np.zeros_like(above_low)
+    peaks = np.maximum.reduceat(db, starts)[: starts.size]
+    # reduceat's last segment runs to the end of the array; recompute it exactly
+    peaks[-1] = db[starts[-1] : ends[-1]].max()
+    keep = peaks > high
+    return _runs(db.size, starts[keep], ends[keep])
 
 
 def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     """Fill non-speech runs of at most ``max_gap`` frames (stop closures inside words)."""
-    out = mask.copy()
     idx = np.flatnonzero(mask)
     if idx.size < 2:
-        return out
+        return mask.copy()
     gaps = np.diff(idx)
-    for left, gap in zip(idx[:-1], gaps):
-        if 1 < gap <= max_gap + 1:
-            out[left + 1 : left + gap] = True
-    return out
+    short = (gaps > 1) & (gaps <= max_gap + 1)
+    return mask | _runs(mask.size, idx[:-1][short] + 1, idx[:-1][short] + gaps[short])
+
+
+def _runs(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A mask of ``size`` frames, true over each run ``starts[k]:ends[k]`` (runs do not overlap)."""
+    step = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(step, starts, 1)
+    np.add.at(step, ends, -1)
+    return np.cumsum(step[:-1]) > 0

@@ -11,9 +11,10 @@ check that re-decodes a looping chunk with beam search and an n-gram ban.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.chunks import Chunk
 from pipeline.types import Word
 from pipeline.whisper.attention import align_tokens
 from pipeline.whisper.encoder import EncodedAudio, encode_audio, frame_count, select
@@ -28,24 +29,43 @@ UNHEARD_TAIL = 1.0  # seconds of a chunk after its last heard word (chunks end w
 
 
 def transcribe(
-    engine: Engine, encoded: EncodedAudio, progress: Callable[[float], None] | None = None
+    engine: Engine,
+    encoded: EncodedAudio,
+    progress: Callable[[float], None] | None = None,
+    arriving: Iterable[Sequence[Chunk]] = (),
 ) -> Iterator[Word]:
     """Yield the ASR's words with times, in order, chunk batch by chunk batch.
 
     Batches go to the engine's workers: each encodes, decodes and times its own
-    chunks, so the cores stay busy through every step.
+    chunks, so the cores stay busy through every step. ``arriving``: chunks
+    still to come while the audio decodes (:func:`pipeline.audio.chunks.arriving`),
+    added to ``encoded`` and transcribed as they come.
     """
-    chunks = encoded.chunks
     shared = engine.tokenizer()
 
-    def work(indices: list[int]) -> list[Word]:
-        return _transcribe_batch(engine, shared, encoded, indices)
+    def work(indices: list[int]) -> tuple[list[int], list[Word]]:
+        return indices, _transcribe_batch(engine, shared, encoded, indices)
 
-    groups = engine.groups(len(chunks))
-    for indices, words in zip(groups, engine.map(work, groups)):
+    for indices, words in engine.map(work, _batches(engine, encoded, arriving)):
         yield from words
         if progress:
-            progress(chunks[indices[-1]].end)
+            progress(encoded.chunks[indices[-1]].end)
+
+
+def _batches(
+    engine: Engine, encoded: EncodedAudio, arriving: Iterable[Sequence[Chunk]]
+) -> Iterator[list[int]]:
+    """Chunk indices in batches: full ones while chunks arrive, then the rest as evenly as workers need."""
+    pending = list(range(len(encoded.chunks)))
+    for chunks in arriving:
+        first = len(encoded.chunks)
+        encoded.add(chunks)
+        pending += range(first, len(encoded.chunks))
+        while len(pending) > engine.batch_size * engine.workers:
+            yield pending[: engine.batch_size]
+            pending = pending[engine.batch_size :]
+    for group in engine.groups(len(pending)):
+        yield [pending[k] for k in group]
 
 
 def _transcribe_batch(

@@ -14,6 +14,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.chunks import Chunk
+from pipeline.audio.feed import Feed
 from pipeline.fileio import scratch_folder
 from pipeline.whisper.engine import Engine
 
@@ -26,7 +27,7 @@ class EncodedAudio:
     def __init__(
         self,
         engine: Engine,
-        samples: np.ndarray,
+        samples: np.ndarray | Feed,  # a feed while the audio decodes: its chunks' samples are in
         chunks: Sequence[Chunk],
         pad: bool = True,
         squeeze: float = 1.0,
@@ -35,6 +36,14 @@ class EncodedAudio:
         self.squeeze = squeeze
         self._folder = scratch_folder(_PREFIX)
         self._stored: set[int] = set()
+
+    def add(self, chunks: Sequence[Chunk]) -> None:
+        """Chunks planned later (the audio still decoding), after those there are."""
+        self.chunks.extend(chunks)
+
+    def clear(self) -> None:
+        """No chunks, nothing kept (the audio was decoded again)."""
+        self.chunks, self._stored = [], set()
 
     def close(self) -> None:
         self._folder.cleanup()
