@@ -49,6 +49,10 @@ class Sink(Protocol):
 
     def add(self, samples: np.ndarray) -> None: ...
 
+    def join(self) -> np.ndarray:
+        """All the samples added, as one array (the sink keeps them: they are not kept twice)."""
+        ...
+
     def restart(self) -> None:
         """The samples so far are void: the file is decoded again from its start."""
 
@@ -262,7 +266,7 @@ class _Reader:
 
 class _Store:
     """Samples collected in large blocks and joined block by block at the end,
-    so decoding needs little more memory than its result."""
+    so decoding needs little more memory than its result; or handed to a sink, which keeps them."""
 
     def __init__(self, path: Path, sink: Sink | None = None) -> None:
         self.path, self.sink = path, sink
@@ -274,6 +278,10 @@ class _Store:
     def add(self, samples: np.ndarray) -> None:
         if self._size + samples.size > MAX_SECONDS * SAMPLE_RATE:
             raise AudioError(self.path, _too_long(None))
+        if self.sink is not None:
+            self._size += samples.size
+            self.sink.add(samples)
+            return
         at = 0
         while at < samples.size:
             if self._used == self._block.size:
@@ -286,10 +294,10 @@ class _Store:
             self._used += count
             at += count
         self._size += samples.size
-        if self.sink is not None:
-            self.sink.add(samples)
 
     def join(self) -> np.ndarray:
+        if self.sink is not None:
+            return self.sink.join()
         blocks = [*self._blocks, self._block[: self._used]]
         self._blocks, self._block = [], np.empty(0, dtype=np.float32)
         samples = np.empty(self._size, dtype=np.float32)

@@ -34,6 +34,7 @@ class Feed:
         self._pieces: list[np.ndarray] = []
         self._starts: list[int] = []  # the sample each piece starts at
         self._count = 0
+        self._whole: np.ndarray | None = None  # the pieces joined, once all are in
         self._samples: np.ndarray | None = None  # the whole, once decoded and checked
         self._error: BaseException | None = None
         self._done = self._stop = False
@@ -51,12 +52,12 @@ class Feed:
         except BaseException as exc:  # handed to the reader: raised in its thread
             with self._lock:
                 self._error, self._done = exc, True
-                self._pieces, self._starts = [], []
+                self._pieces, self._starts, self._whole = [], [], None
                 self._lock.notify_all()
             return
         with self._lock:
             self._samples, self._done = samples, True
-            self._pieces, self._starts = [], []
+            self._pieces, self._starts, self._whole = [], [], None
             self._lock.notify_all()
 
     def add(self, samples: np.ndarray) -> None:
@@ -68,9 +69,15 @@ class Feed:
             self._count += samples.size
             self._lock.notify_all()
 
+    def join(self) -> np.ndarray:
+        with self._lock:
+            self._whole = np.concatenate(self._pieces) if self._pieces else np.zeros(0, np.float32)
+            self._pieces, self._starts = [], []
+            return self._whole
+
     def restart(self) -> None:
         with self._lock:
-            self._pieces, self._starts, self._count = [], [], 0
+            self._pieces, self._starts, self._count, self._whole = [], [], 0, None
             self.restarted = True
             self._lock.notify_all()
 
@@ -104,6 +111,8 @@ class Feed:
         with self._lock:
             if self._samples is not None:
                 return self._samples[part]
+            if self._whole is not None:
+                return self._whole[part]
             start, stop, _ = part.indices(self._count)
             first = max(0, int(np.searchsorted(self._starts, start, side="right")) - 1)
             pieces = []
@@ -129,7 +138,7 @@ class Feed:
         """Stop the decoding (the run is over or unwinding); what it decoded is dropped."""
         with self._lock:
             self._stop = True
-            self._pieces, self._starts = [], []
+            self._pieces, self._starts, self._whole = [], [], None
         self._thread.join(timeout=1.0)
 
     def __enter__(self) -> Feed:
