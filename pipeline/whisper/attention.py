@@ -59,7 +59,7 @@ class Attention:
     def __call__(self, samples: np.ndarray, windows: Sequence[Window]) -> list[list[Placement]]:
         """Place every word of every window; times are absolute seconds."""
         results: dict[int, list[Placement]] = {}
-        batch = max(1, self.engine.batch_size)
+        batch = self.engine.window_batch
         kept = [k for k, w in enumerate(windows) if w.chunk is not None and self.encoded is not None]
         fresh = [k for k, w in enumerate(windows) if k not in set(kept)]
         batches = [
