@@ -47,8 +47,12 @@ endif
 batch: setup $(if $(RAY),ray)
 	$(VENV)/bin/subpipe batch "$(IN)" "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(if $(RAY),--ray $(RAY)) $(BATCH_ARGS)
 
+# The suite keeps about one core busy on average (processes starting, Festival,
+# the browser), so its files run two at a time; the tests that time how fast a
+# run stops, or start a Ray cluster, run after them on an otherwise idle machine.
 test: setup ray browser festival
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m 'not alone' -n 2 --dist loadfile
+	$(PY) -m pytest -q -m alone
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline tests bench

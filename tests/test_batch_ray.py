@@ -27,6 +27,8 @@ from pipeline.cli import main
 from tests.clips import cut_clip
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.alone  # a cluster of its own processes, on an otherwise idle machine
+
 STEMS = ("ep01", "ep02", "ep03", "ep04")
 BROKEN = "ep05"
 _START_S = 90  # bounded waits: the nodes' start, a batch

@@ -25,6 +25,8 @@ from tests.conftest import ROOT, SAMPLE_TRANSCRIPT
 from tests.test_reliability_faults import _when
 from tests.test_reliability_media import encode
 
+pytestmark = pytest.mark.alone  # it times how fast a run stops: not beside other tests
+
 INTERRUPTED = "subpipe: interrupted; no partial output was written"
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 WITHIN = 1.0  # seconds from the signal to the end of the process, as the README promises
