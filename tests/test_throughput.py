@@ -32,10 +32,13 @@ def test_groups_cover_every_window_once_in_balanced_batches(count: int, batch: i
     if len(groups) > 1:
         sizes = [len(group) for group in groups]
         assert max(sizes) - min(sizes) <= 1
+    assert len(groups) == count or len(groups) % workers == 0  # no worker idle while another decodes
 
 
 def test_six_windows_make_one_batch_per_worker() -> None:
     assert _engine(4, 2).groups(6) == [[0, 1, 2], [3, 4, 5]]
+    assert _engine(6, 2).groups(6) == [[0, 1, 2], [3, 4, 5]]  # not one batch of six, a worker idle
+    assert _engine(6, 2).groups(1) == [[0]]
 
 
 def test_map_keeps_order_and_bounds_work_in_flight() -> None:
